@@ -1,0 +1,145 @@
+# RentEzy — build, run, test, bench.
+#   make run        install missing packages, build, start PostgreSQL, serve
+#   make test       the same set-up, then every test (SAN=1: ASan + UBSan)
+#   make bench      benchmarks; tables on stdout, JSON in bench/results/
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+PORT     ?= 8080
+SAN      ?= 0
+CC       ?= cc
+
+PKGS     := libevent libevent_pthreads libpq libcjson libsodium libjwt rdkafka libcrypto check
+
+ifeq ($(SAN),1)
+BUILD    := build-san
+OPT      := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SANLD    := -fsanitize=address,undefined
+else
+BUILD    := build
+OPT      := -O2
+SANLD    :=
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libevent libevent_pthreads libpq libcjson libsodium libjwt rdkafka libcrypto 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS   := -std=gnu11 -g $(OPT) $(WARN) -fPIC -D_GNU_SOURCE -Isdk/include -Ihost $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LIBS     := $(PKG_LIBS) -ldl -lpthread -lm
+
+# Plugins: hidden visibility, no undefined symbols, only the entry exported.
+PLUGIN_CFLAGS  := $(CFLAGS) -fvisibility=hidden -Wa,-I.
+PLUGIN_LDFLAGS := -shared $(SANLD) -Wl,--no-undefined -Wl,-z,defs
+PLUGIN_LIBS    := $(shell pkg-config --libs libcjson libsodium libjwt 2>/dev/null) -lm
+
+HOST_SRC   := $(filter-out host/main.c,$(wildcard host/*.c))
+HOST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(HOST_SRC))
+PLUGINS    := $(notdir $(wildcard plugins/*))
+PLUGIN_SO  := $(patsubst %,$(BUILD)/plugins/%.so,$(PLUGINS))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TPLUG_SRC  := $(wildcard tests/plugins/*.c)
+TPLUG_SO   := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(TPLUG_SRC))
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+TOOL_BIN   := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
+
+.PHONY: all deps run test unit-test process-test bench fuzz install clean pg-start pg-stop \
+        web deb rpm check-exports
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/rentezyd $(PLUGIN_SO)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c $(wildcard host/*.h) sdk/include/rentezy/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/librzhost.a: $(HOST_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/rentezyd: $(BUILD)/host/main.o $(BUILD)/librzhost.a
+	$(CC) $(SANLD) -o $@ $^ $(LIBS)
+
+# Each plugin folder builds one .so from its *.c files; schema/*.sql files are
+# embedded with .incbin, so they are dependencies too.
+.SECONDEXPANSION:
+$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/*.json) sdk/include/rentezy/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -Iplugins/$* -o $@ $(filter %.c,$^) $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
+
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c sdk/include/rentezy/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -Itests/abi/$(ABI_INC_$*) -o $@ $< $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librzhost.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/librzhost.a $(SANLD) $(LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/librzhost.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/librzhost.a $(SANLD) $(LIBS)
+
+# ---- the private PostgreSQL ------------------------------------------------
+pg-start:
+	@scripts/pg.sh start
+
+pg-stop:
+	@scripts/pg.sh stop
+
+# ---- the two commands ---------------------------------------------------------
+run: deps all pg-start
+	@scripts/run.sh $(BUILD) $(PORT)
+
+test: deps all $(UNIT_BIN) $(TPLUG_SO) $(TOOL_BIN) pg-start
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
+
+unit-test: all $(UNIT_BIN) $(TPLUG_SO) pg-start
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh unit
+
+bench: deps all $(TOOL_BIN) pg-start
+	@BUILD=$(BUILD) bench/run.sh
+
+# libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=60]
+FUZZ_SECONDS ?= 20
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+build-fuzz/%: fuzz/%.c $(HOST_SRC) $(wildcard host/*.h)
+	@mkdir -p build-fuzz
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isdk/include -Ihost $(PKG_CFLAGS) \
+	    -o $@ $< $(HOST_SRC) $(LIBS)
+fuzz: deps $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do \
+	    mkdir -p build-fuzz/corpus-$$(basename $$f); \
+	    echo "== $$f ($(FUZZ_SECONDS)s)"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) fuzz/corpus/$$(basename $$f) 2>&1 | tail -n 3; \
+	done
+
+check-exports: $(PLUGIN_SO)
+	@tests/check-exports.sh $(PLUGIN_SO)
+
+# ---- install ------------------------------------------------------------------
+LIBDIR  ?= $(PREFIX)/lib
+PLUGDIR ?= $(LIBDIR)/rentezy/plugins
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PLUGDIR) $(DESTDIR)$(PREFIX)/include/rentezy \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)/etc/rentezy.d $(DESTDIR)$(PREFIX)/share/man/man3 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/rentezy/examples/hello
+	install -m 755 $(BUILD)/rentezyd $(DESTDIR)$(PREFIX)/sbin/rentezyd
+	install -m 644 $(PLUGIN_SO) $(DESTDIR)$(PLUGDIR)/
+	install -m 644 sdk/include/rentezy/*.h $(DESTDIR)$(PREFIX)/include/rentezy/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@PLUGDIR@|$(PLUGDIR)|g' sdk/rentezy-sdk.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/rentezy-sdk.pc
+	install -m 644 etc/rentezy.d/*.conf $(DESTDIR)/etc/rentezy.d/
+	install -m 644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 sdk/examples/hello/* $(DESTDIR)$(PREFIX)/share/rentezy/examples/hello/
+
+clean:
+	rm -rf build build-san build-fuzz
