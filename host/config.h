@@ -29,23 +29,38 @@
 
 typedef struct rz_config rz_config_t;
 
-/* Load dir/ *.conf.  On failure returns NULL and writes one line to err, e.g.
- * "/etc/rentezy.d/10-db.conf:7: expected 'key = value', found 'foo'". */
+/* Load dir/ *.conf, then apply the RENTEZY_* variables of the process
+ * environment, then read the *_file secrets (in that order, so a variable
+ * can point a secret elsewhere).  On failure returns NULL and writes one line
+ * to err, e.g.
+ * "/etc/rentezy.d/10-db.conf:7: expected 'key = value' or '[section]', found 'foo'".
+ * The result is owned by the caller: rz__config_free. */
 rz_config_t *rz__config_load(const char *dir, char *err, size_t errlen);
+/* rz__config_load with envp (NULL-terminated "NAME=value", may be NULL) in
+ * place of the process environment; for tests. */
+rz_config_t *rz__config_load_env(const char *dir, char *const *envp, char *err, size_t errlen);
 /* Parse one buffer as if it were a file named `name` (for tests, fuzzing).
  * Returns 0 or -1 with err set.  Applies no environment overrides. */
 int rz__config_parse_buffer(rz_config_t *cfg, const char *name, const char *buf, size_t len,
                             char *err, size_t errlen);
 rz_config_t *rz__config_new(void);
-/* Apply RENTEZY_* variables from envp (NULL-terminated "NAME=value" list). */
+/* Apply RENTEZY_* variables from envp (NULL-terminated "NAME=value" list).
+ * Reads no secret files: call rz__config_resolve_secrets afterwards. */
 int rz__config_apply_env(rz_config_t *cfg, char *const *envp, char *err, size_t errlen);
+/* For every "KEY_file = PATH", set KEY to the contents of PATH (at most
+ * 64 KiB, trailing newlines removed) unless KEY was set after KEY_file.  An
+ * empty PATH names no file.  0, or -1 with err naming file:line and errno. */
+int rz__config_resolve_secrets(rz_config_t *cfg, char *err, size_t errlen);
 void rz__config_free(rz_config_t *cfg);
 
-/* Raw lookup: the value or NULL; *where (may be NULL) gets "file:line". */
+/* Raw lookup: the value or NULL; *where (may be NULL) gets "file:line".
+ * Strings returned by any getter are owned by cfg and stay valid until the
+ * key is set again or cfg is freed. */
 const char *rz__config_get(const rz_config_t *cfg, const char *section, const char *key,
                            const char **where);
 
-/* Typed getters: 0 with *out set (or the default when absent), -1 with err
+/* Typed getters: 0 with *out set (or the default when absent or set to an
+ * empty value), -1 with *out = def and err
  * naming where the value came from and what was expected, e.g.
  * "00-host.conf:3: [host] workers: expected an integer or 'auto', found 'x'". */
 int rz__config_string(const rz_config_t *cfg, const char *section, const char *key,
@@ -69,6 +84,13 @@ int rz__config_check_keys(const rz_config_t *cfg, const char *section,
 /* Calls fn for each section name in first-seen order. */
 void rz__config_each_section(const rz_config_t *cfg, void (*fn)(const char *section, void *u),
                              void *u);
+
+/* Calls fn for each key of `section` in first-seen order (values unredacted:
+ * never log them). */
+void rz__config_each_key(const rz_config_t *cfg, const char *section,
+                         void (*fn)(const char *key, const char *value, const char *where,
+                                    void *u),
+                         void *u);
 
 /* Print the merged configuration, secrets redacted as "<redacted>". */
 void rz__config_print(const rz_config_t *cfg, FILE *out);

@@ -1,0 +1,3 @@
+#include "host.h"
+
+rz_runtime_t rz__rt = {.worker_index = -1};

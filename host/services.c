@@ -1,0 +1,163 @@
+/*
+ * services.c — the rz_host_t table handed to plugins: thin wrappers that
+ * name the calling plugin, and pointers to the modules that do the work.
+ * Entries are only ever appended (see plugin.h, "Versioning").
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db.h"
+#include "host.h"
+#include "http.h"
+#include "jobs.h"
+#include "loader.h"
+#include "log.h"
+#include "migrate.h"
+#include "openapi.h"
+#include "workpool.h"
+
+static void svc_log(rz_plugin_t *self, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rz__logv(level, rz__plugin_name(self), fmt, ap);
+    va_end(ap);
+}
+
+static const char *section(rz_plugin_t *self, char *buf, size_t len)
+{
+    snprintf(buf, len, "plugin.%s", rz__plugin_name(self));
+    return buf;
+}
+
+/* The getters log a bad value with its file:line and return RZ_EINVAL. */
+#define CONFIG_GETTER(fname, type, getter)                                                   \
+    static int fname(rz_plugin_t *self, const char *key, type def, type *out)                \
+    {                                                                                        \
+        char sec[64], err[512];                                                              \
+        if (!key || !out)                                                                    \
+            return RZ_EINVAL;                                                                \
+        if (getter(rz__rt.cfg, section(self, sec, sizeof(sec)), key, def, out, err,          \
+                   sizeof(err)) < 0) {                                                       \
+            rz__log(RZ_LOG_ERROR, rz__plugin_name(self), "%s", err);                         \
+            return RZ_EINVAL;                                                                \
+        }                                                                                    \
+        return RZ_OK;                                                                        \
+    }
+
+CONFIG_GETTER(svc_config_int, int64_t, rz__config_int)
+CONFIG_GETTER(svc_config_bool, int, rz__config_bool)
+CONFIG_GETTER(svc_config_duration, int64_t, rz__config_duration_ms)
+CONFIG_GETTER(svc_config_size, uint64_t, rz__config_size)
+
+static int svc_config_string(rz_plugin_t *self, const char *key, const char *def,
+                             const char **out)
+{
+    char sec[64], err[512];
+    if (!key || !out)
+        return RZ_EINVAL;
+    if (rz__config_string(rz__rt.cfg, section(self, sec, sizeof(sec)), key, def, out, err,
+                          sizeof(err)) < 0) {
+        rz__log(RZ_LOG_ERROR, rz__plugin_name(self), "%s", err);
+        return RZ_EINVAL;
+    }
+    return RZ_OK;
+}
+
+static int svc_config_list(rz_plugin_t *self, const char *key, const char *const **items,
+                           size_t *n)
+{
+    char sec[64], err[512];
+    if (!key || !items || !n)
+        return RZ_EINVAL;
+    if (rz__config_list(rz__rt.cfg, section(self, sec, sizeof(sec)), key, items, n, err,
+                        sizeof(err)) < 0) {
+        rz__log(RZ_LOG_ERROR, rz__plugin_name(self), "%s", err);
+        return RZ_EINVAL;
+    }
+    return RZ_OK;
+}
+
+/* The smallest rz_route_t a 1.0 plugin passes: everything up to udata. */
+#define ROUTE_MIN_SIZE (offsetof(rz_route_t, udata) + sizeof(void *))
+
+static int svc_route(rz_plugin_t *self, const rz_route_t *r)
+{
+    char err[512];
+    if (!rz__rt.in_init) {
+        rz__log(RZ_LOG_ERROR, rz__plugin_name(self), "route() is only allowed during init");
+        return RZ_ESTATE;
+    }
+    if (!r || r->size < ROUTE_MIN_SIZE) {
+        rz__plugins_init_error("route() got a NULL or too small rz_route_t (set .size)");
+        return RZ_EINVAL;
+    }
+    const char *summary = r->size >= offsetof(rz_route_t, summary) + sizeof(char *) ? r->summary
+                                                                                     : NULL;
+    if (r->access < RZ_ACCESS_PUBLIC || r->access > RZ_ACCESS_ADMIN) {
+        rz__plugins_init_error("route %s %s: unknown access %d", r->method, r->path, r->access);
+        return RZ_EINVAL;
+    }
+    int rc = rz__router_add(rz__router, r->method, r->path, r->access, r->handler, r->udata, self,
+                            summary, err, sizeof(err));
+    if (rc < 0)
+        rz__plugins_init_error("%s", err);
+    return rc;
+}
+
+static int64_t svc_now_ms(void) { return rz__now_ms(); }
+
+static const rz_host_t table = {
+    .size = sizeof(rz_host_t),
+    .abi_major = RZ_ABI_MAJOR,
+    .abi_minor = RZ_ABI_MINOR,
+    .log = svc_log,
+    .config_string = svc_config_string,
+    .config_int = svc_config_int,
+    .config_bool = svc_config_bool,
+    .config_duration_ms = svc_config_duration,
+    .config_size = svc_config_size,
+    .config_list = svc_config_list,
+    .route = svc_route,
+    .openapi = rz__svc_openapi,
+    .req_method = rz__svc_req_method,
+    .req_path = rz__svc_req_path,
+    .req_param = rz__svc_req_param,
+    .req_query = rz__svc_req_query,
+    .req_header = rz__svc_req_header,
+    .req_body = rz__svc_req_body,
+    .req_json = rz__svc_req_json,
+    .req_id = rz__svc_req_id,
+    .req_user = rz__svc_req_user,
+    .req_role = rz__svc_req_role,
+    .req_alloc = rz__svc_req_alloc,
+    .resp_header = rz__svc_resp_header,
+    .reply = rz__svc_reply,
+    .reply_json = rz__svc_reply_json,
+    .reply_error = rz__svc_reply_error,
+    .now_ms = svc_now_ms,
+    .work = rz__svc_work,
+    .db_query = rz__svc_db_query,
+    .db_tx = rz__svc_db_tx,
+    .dbres_status = rz__svc_dbres_status,
+    .dbres_sqlstate = rz__svc_dbres_sqlstate,
+    .dbres_message = rz__svc_dbres_message,
+    .dbres_constraint = rz__svc_dbres_constraint,
+    .dbres_rows = rz__svc_dbres_rows,
+    .dbres_cols = rz__svc_dbres_cols,
+    .dbres_colname = rz__svc_dbres_colname,
+    .dbres_value = rz__svc_dbres_value,
+    .dbres_isnull = rz__svc_dbres_isnull,
+    .dbres_affected = rz__svc_dbres_affected,
+    .migration = rz__svc_migration,
+    .job_register = rz__svc_job_register,
+    .job_enqueue = rz__svc_job_enqueue,
+    .job_schedule = rz__svc_job_schedule,
+    .job_kind = rz__svc_job_kind,
+    .job_payload = rz__svc_job_payload,
+    .job_attempt = rz__svc_job_attempt,
+    .job_done = rz__svc_job_done,
+};
+
+const rz_host_t *rz__host_table(void) { return &table; }
