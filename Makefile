@@ -41,7 +41,8 @@ PLUGIN_SO  := $(patsubst %,$(BUILD)/plugins/%.so,$(PLUGINS)) $(BUILD)/plugins/he
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TPLUG_SRC  := $(wildcard tests/plugins/*.c)
-TPLUG_SO   := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(TPLUG_SRC))
+TPLUG_SO   := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(TPLUG_SRC)) \
+              $(BUILD)/tests/plugins/abi_v1_0.so
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
@@ -77,9 +78,14 @@ $(BUILD)/plugins/hello.so: sdk/examples/hello/hello.c sdk/include/rentezy/plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -o $@ $< $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
 
-$(BUILD)/tests/plugins/%.so: tests/plugins/%.c sdk/include/rentezy/plugin.h
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) sdk/include/rentezy/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) -Itests/abi/$(ABI_INC_$*) -o $@ $< $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
+	$(CC) $(PLUGIN_CFLAGS) -o $@ $< $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
+
+# The ABI test: a plugin built against the frozen 1.0 header, not today's.
+$(BUILD)/tests/plugins/abi_v1_0.so: tests/abi/abi_v1_0.c tests/abi/v1.0/rentezy/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Isdk/include,$(PLUGIN_CFLAGS)) -Itests/abi/v1.0 -o $@ $< $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librzhost.a
 	@mkdir -p $(dir $@)
@@ -132,8 +138,7 @@ LIBDIR  ?= $(PREFIX)/lib
 PLUGDIR ?= $(LIBDIR)/rentezy/plugins
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PLUGDIR) $(DESTDIR)$(PREFIX)/include/rentezy \
-	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)/etc/rentezy.d $(DESTDIR)$(PREFIX)/share/man/man3 \
-	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)/etc/rentezy.d \
 	    $(DESTDIR)$(PREFIX)/share/rentezy/examples/hello
 	install -m 755 $(BUILD)/rentezyd $(DESTDIR)$(PREFIX)/sbin/rentezyd
 	install -m 644 $(PLUGIN_SO) $(DESTDIR)$(PLUGDIR)/
@@ -141,9 +146,7 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@PLUGDIR@|$(PLUGDIR)|g' sdk/rentezy-sdk.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/rentezy-sdk.pc
 	install -m 644 etc/rentezy.d/*.conf $(DESTDIR)/etc/rentezy.d/
-	install -m 644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
-	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	for f in man/*.[1-8]; do install -D -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$${f##*.}/$$(basename $$f); done
 	install -m 644 sdk/examples/hello/* $(DESTDIR)$(PREFIX)/share/rentezy/examples/hello/
 
 clean:

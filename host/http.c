@@ -100,6 +100,9 @@ struct conn {
     int in_process;           /* process() is on the stack */
     int sent_continue;
     int reading;              /* a request has started arriving */
+    int taken;                /* fd handed over (WebSocket): never close it */
+    int lingering;            /* reply sent, write side shut: discard input */
+    int dead;                 /* closed while conn_process was on the stack */
     char peer[64];
     conn_t *prev, *next;      /* all connections of the worker */
 };
@@ -328,7 +331,8 @@ static void conn_free(conn_t *c)
     event_free(c->tev);
     evbuffer_free(c->out);
     free(c->in);
-    evutil_closesocket(c->fd);
+    if (!c->taken)
+        evutil_closesocket(c->fd);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -341,10 +345,12 @@ static void conn_free(conn_t *c)
     free(c);
 }
 
+/* Close now, without a lingering phase (EOF, errors, timeouts). */
 static void conn_close(conn_t *c)
 {
     if (c->in_process) {
-        c->closing = 1; /* conn_process frees it when it unwinds */
+        c->dead = 1; /* conn_process frees it when it unwinds */
+        c->closing = 1;
         evbuffer_drain(c->out, evbuffer_get_length(c->out));
         return;
     }
@@ -372,9 +378,17 @@ static void conn_flush(conn_t *c)
         return;
     }
     event_del(c->wev);
-    if (c->closing && !c->req) {
+    if (c->closing && !c->req && !c->lingering) {
+        /* Closing with unread input would send a RST that can destroy the
+         * reply in flight: shut our side, then discard what the client still
+         * sends until it closes or a second passes (a lingering close). */
+        if (c->in_process)
+            return; /* conn_process comes back here when it unwinds */
         shutdown(c->fd, SHUT_WR);
-        conn_close(c);
+        c->lingering = 1;
+        c->in_len = 0;
+        event_add(c->rev, NULL);
+        timer_arm(c, 1000);
     }
 }
 
@@ -427,6 +441,10 @@ static void conn_error(conn_t *c, int status, const char *code, const char *msg)
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     conn_t *c = arg;
+    if (c->lingering) {
+        conn_close(c);
+        return;
+    }
     if (c->req)
         return; /* a handler is working; it answers for its own time */
     if (evbuffer_get_length(c->out) > 0) {
@@ -443,6 +461,15 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     conn_t *c = arg;
+    if (c->lingering) {
+        char sink[4096];
+        ssize_t n;
+        while ((n = read(fd, sink, sizeof(sink))) > 0)
+            ;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            conn_close(c);
+        return;
+    }
     size_t limit = conf.max_header + conf.max_body + 2 * READ_CHUNK;
     for (;;) {
         if (c->in_cap - c->in_len < READ_CHUNK) {
@@ -650,8 +677,10 @@ static void conn_process(conn_t *c)
         break;
     }
     c->in_process = 0;
-    if (c->closing && !c->req && evbuffer_get_length(c->out) == 0)
-        conn_close(c);
+    if (c->dead)
+        conn_free(c);
+    else if (c->closing && !c->req && evbuffer_get_length(c->out) == 0)
+        conn_flush(c); /* starts the lingering close */
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -1024,6 +1053,32 @@ void rz__http_add_readiness(rz_ready_fn fn)
 {
     if (nready_checks < MAX_READY_CHECKS)
         ready_checks[nready_checks++] = fn;
+}
+
+int rz__http_takeover(rz_req_t *req, int *fd, char **extra, size_t *extra_len)
+{
+    conn_t *c = req->conn;
+    if (!c || req->replied)
+        return -1;
+    *extra = malloc(c->in_len ? c->in_len : 1);
+    if (!*extra)
+        return -1;
+    memcpy(*extra, c->in, c->in_len);
+    *extra_len = c->in_len;
+    *fd = c->fd;
+    /* detach: our events go, the socket stays open for the new owner */
+    event_del(c->rev);
+    event_del(c->wev);
+    event_del(c->tev);
+    c->taken = 1;
+    c->in_len = 0;
+    evbuffer_drain(c->out, evbuffer_get_length(c->out));
+    req->conn = NULL;
+    c->req = NULL;
+    c->closing = 1;
+    rz__svc_reply(req, 101, NULL, NULL, 0); /* counts and logs it; nothing is sent */
+    conn_close(c);
+    return 0;
 }
 
 /* ---- the host's own routes ---------------------------------------------------------- */

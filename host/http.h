@@ -74,4 +74,11 @@ const char *rz__req_peer(rz_req_t *req);
 
 const char *rz__http_reason(int status);
 
+/* Take req's connection away from HTTP (a WebSocket upgrade).  The caller
+ * then owns *fd and the *extra_len bytes already read after the request
+ * (*extra is malloc'd, the caller frees it).  req is finished without a
+ * response (logged as 101).  0, or -1 when the client is already gone. */
+int rz__http_takeover(rz_req_t *req, int *fd, char **extra, size_t *extra_len);
+
+
 #endif

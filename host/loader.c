@@ -24,9 +24,10 @@ void rz__plugins_init_error(const char *fmt, ...)
 
 int rz__capability_available(const char *cap, const char **why)
 {
-    if (strcmp(cap, "cap:http") == 0)
+    if (strcmp(cap, "cap:http") == 0 || strcmp(cap, "cap:ws") == 0)
         return 1;
-    if (strcmp(cap, "cap:db") == 0 || strcmp(cap, "cap:jobs") == 0) {
+    if (strcmp(cap, "cap:db") == 0 || strcmp(cap, "cap:jobs") == 0 ||
+        strcmp(cap, "cap:bus") == 0) {
         const char *url = rz__config_get(rz__rt.cfg, "database", "url", NULL);
         if (url && *url)
             return 1;

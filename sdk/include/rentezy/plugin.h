@@ -39,7 +39,7 @@ extern "C" {
 
 #define RZ_PLUGIN_MAGIC 0x525a504cu /* "RZPL" */
 #define RZ_ABI_MAJOR 1
-#define RZ_ABI_MINOR 0
+#define RZ_ABI_MINOR 1
 
 #define RZ_EXPORT __attribute__((visibility("default")))
 #define RZ_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -64,6 +64,8 @@ typedef struct rz_req rz_req_t;       /* one HTTP request, owned by the host */
 typedef struct rz_dbres rz_dbres_t;   /* a database result, valid in its callback */
 typedef struct rz_job rz_job_t;       /* a claimed job, valid in its handler */
 typedef struct rz_host rz_host_t;
+typedef struct rz_event rz_event_t;   /* a delivered event, valid until bus_done (1.1) */
+typedef struct rz_ws rz_ws_t;         /* one WebSocket connection (1.1) */
 
 /* ---- Plugin descriptor ------------------------------------------------- */
 
@@ -164,6 +166,34 @@ typedef void (*rz_job_fn)(rz_job_t *job, void *udata);
 
 typedef void (*rz_work_fn)(void *udata);  /* runs on a pool thread */
 typedef void (*rz_after_fn)(void *udata); /* then runs on the loop thread */
+
+/* ---- Events (since 1.1) ------------------------------------------------------ */
+
+enum rz_bus_mode {
+    RZ_BUS_SHARED = 0,   /* one member of the group gets each event (work queues) */
+    RZ_BUS_BROADCAST     /* every worker and pod gets every event (read models) */
+};
+enum rz_bus_result { RZ_BUS_OK = 0, RZ_BUS_RETRY, RZ_BUS_FAIL };
+
+/* An event handler finishes by calling host->bus_done(ev, result, error)
+ * once, now or later.  Delivery is at least once and in order per subject:
+ * handlers must be idempotent (event id, or aggregate version). */
+typedef void (*rz_bus_fn)(rz_event_t *ev, void *udata);
+
+/* ---- WebSocket channels (since 1.1) ------------------------------------------- */
+
+/* Clients send JSON objects {"ch": "<channel>", ...} over GET /v1/ws.  The
+ * host authenticates the connection, then calls on_open of every channel;
+ * on_message gets each message addressed to the channel (msg is owned by the
+ * host and valid during the call); on_close when the connection ends. */
+typedef struct rz_channel {
+    uint32_t size;        /* sizeof(rz_channel_t) */
+    const char *name;     /* [a-z][a-z0-9_]* */
+    void (*on_open)(rz_ws_t *ws, void *udata);
+    void (*on_message)(rz_ws_t *ws, cJSON *msg, void *udata);
+    void (*on_close)(rz_ws_t *ws, void *udata);
+    void *udata;
+} rz_channel_t;
 
 /* ---- The host service table --------------------------------------------- */
 
@@ -269,6 +299,41 @@ struct rz_host {
     const char *(*job_payload)(rz_job_t *job);   /* JSON text */
     int (*job_attempt)(rz_job_t *job);           /* 1 on the first run */
     void (*job_done)(rz_job_t *job, int result, const char *error);
+
+    /* == since 1.1: events (requires "cap:bus") ==============================
+     * Publish inside the transaction of the state change: run the statement
+     *   SELECT rentezy.publish(topic, type, source, subject, version, data::jsonb, traceparent)
+     * in the same db_tx (or CTE) as the write, so the event exists if and
+     * only if the change committed.  bus_publish does it on its own. */
+    int (*bus_publish)(rz_plugin_t *self, const char *topic, const char *type,
+                       const char *subject, int64_t version, const char *data_json,
+                       rz_db_cb cb, void *udata); /* cb may be NULL */
+    /* init only; group names the consumer group (e.g. "notify"). */
+    int (*bus_subscribe)(rz_plugin_t *self, const char *topic, const char *group, int mode,
+                         rz_bus_fn fn, void *udata);
+    const char *(*event_id)(rz_event_t *ev);        /* UUID */
+    const char *(*event_type)(rz_event_t *ev);      /* "booking.confirmed" */
+    const char *(*event_topic)(rz_event_t *ev);
+    const char *(*event_source)(rz_event_t *ev);    /* publishing plugin */
+    const char *(*event_subject)(rz_event_t *ev);   /* aggregate id */
+    int64_t (*event_version)(rz_event_t *ev);       /* aggregate version */
+    int64_t (*event_time_ms)(rz_event_t *ev);
+    const char *(*event_data)(rz_event_t *ev);      /* JSON text */
+    int (*event_attempt)(rz_event_t *ev);           /* 1 on first delivery */
+    void (*bus_done)(rz_event_t *ev, int result, const char *error);
+
+    /* == since 1.1: WebSocket =============================================== */
+    int (*ws_channel)(rz_plugin_t *self, const rz_channel_t *channel); /* init only */
+    /* Send {"ch": channel, ...msg} to one connection; takes ownership of msg. */
+    int (*ws_send)(rz_ws_t *ws, const char *channel, cJSON *msg);
+    /* Send to every connection of user_id on every worker and pod. */
+    int (*ws_send_user)(rz_plugin_t *self, const char *user_id, const char *channel, cJSON *msg);
+    const char *(*ws_user)(rz_ws_t *ws);
+    const char *(*ws_role)(rz_ws_t *ws);
+    /* Per-connection, per-plugin state slot. */
+    void *(*ws_get_data)(rz_ws_t *ws, rz_plugin_t *self);
+    void (*ws_set_data)(rz_ws_t *ws, rz_plugin_t *self, void *data);
+    void (*ws_close)(rz_ws_t *ws, int code, const char *reason);
 };
 
 #ifdef __cplusplus

@@ -1,0 +1,17 @@
+#!/bin/sh
+# `make run`: serve every built plugin on one port, in the foreground, with
+# the shipped configuration (etc/rentezy.d) plus development overrides.
+set -eu
+BUILD=${1:-build}
+PORT=${2:-8080}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+plugins=$(cd "$TOP/$BUILD/plugins" && ls *.so | sed 's/\.so$//' | tr '\n' ' ')
+mkdir -p "$TOP/var/secrets"
+[ -s "$TOP/var/secrets/jwt" ] || head -c 48 /dev/urandom | base64 > "$TOP/var/secrets/jwt"
+export RENTEZY_HOST_LISTEN="127.0.0.1:$PORT"
+export RENTEZY_HOST_PLUGIN_DIR="$TOP/$BUILD/plugins"
+export RENTEZY_HOST_PLUGINS="$plugins"
+export RENTEZY_DATABASE_URL="$("$TOP/scripts/pg.sh" url)"
+echo "rentezyd: serving $plugins"
+echo "rentezyd: http://127.0.0.1:$PORT  (Ctrl-C stops)"
+exec "$TOP/$BUILD/rentezyd" --config-dir "$TOP/etc/rentezy.d"
