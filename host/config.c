@@ -25,36 +25,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CFG_MAX_LINE 4096           /* bytes in one line, newline excluded */
-#define CFG_MAX_FILE (1u << 20)     /* a bigger config file is a mistake */
-#define CFG_MAX_SECRET (64u << 10)  /* a bigger secret file is a mistake */
-#define CFG_SHOW_MAX 64             /* bytes of a bad value quoted in a message */
+#define CFG_MAX_LINE 4096          /* bytes in one line, newline excluded */
+#define CFG_MAX_FILE (1u << 20)    /* a bigger config file is a mistake */
+#define CFG_MAX_SECRET (64u << 10) /* a bigger secret file is a mistake */
+#define CFG_SHOW_MAX 64            /* bytes of a bad value quoted in a message */
 
 /* Sections RENTEZY_* variables may name even when no file mentions them. */
 static const char *const host_sections[] = {
-    "host", "http", "database", "bus", "jobs", "auth", "log", "websocket", NULL,
+    "host", "http", "database", "bus", "jobs", "auth", "log", "websocket", "ratelimit",
+    "idempotency", NULL,
 };
 
 typedef struct cfg_entry {
-    char *key;      /* owned */
-    char *value;    /* owned; never NULL */
-    char *where;    /* owned: "file:line" or "env NAME" */
-    uint64_t seq;   /* when it was set; decides "key" versus "key_file" */
-    int from_file;  /* value read from the file named by key_file */
-    char **items;   /* rz__config_list cache, one allocation, or NULL */
+    char *key;     /* owned */
+    char *value;   /* owned; never NULL */
+    char *where;   /* owned: "file:line" or "env NAME" */
+    uint64_t seq;  /* when it was set; decides "key" versus "key_file" */
+    int from_file; /* value read from the file named by key_file */
+    char **items;  /* rz__config_list cache, one allocation, or NULL */
     size_t nitems;
 } cfg_entry_t;
 
 typedef struct cfg_section {
-    char *name;         /* owned */
-    cfg_entry_t *ents;  /* owned, first-seen order */
+    char *name;        /* owned */
+    cfg_entry_t *ents; /* owned, first-seen order */
     size_t n, cap;
 } cfg_section_t;
 
 struct rz_config {
     cfg_section_t *secs; /* owned, first-seen order */
     size_t n, cap;
-    uint64_t seq;        /* last sequence number handed out */
+    uint64_t seq; /* last sequence number handed out */
 };
 
 /* ---- output that goes to a FILE or into a bounded buffer ---------------- */
@@ -88,8 +89,7 @@ static void sk_puts(sink_t *k, const char *s)
     sk_write(k, s, strlen(s));
 }
 
-__attribute__((format(printf, 2, 0))) static void sk_vprintf(sink_t *k, const char *fmt,
-                                                               va_list ap)
+__attribute__((format(printf, 2, 0))) static void sk_vprintf(sink_t *k, const char *fmt, va_list ap)
 {
     if (k->f) {
         vfprintf(k->f, fmt, ap);
@@ -117,8 +117,8 @@ static sink_t err_sink(char *err, size_t errlen)
     return k;
 }
 
-__attribute__((format(printf, 3, 4))) static int seterr(char *err, size_t errlen,
-                                                          const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int seterr(char *err, size_t errlen, const char *fmt,
+                                                        ...)
 {
     sink_t k = err_sink(err, errlen);
     va_list ap;
@@ -156,8 +156,7 @@ static int valid_name(const char *s, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
             return 0;
     }
     return 1;
@@ -501,8 +500,7 @@ typedef struct parser {
     size_t errlen;
 } parser_t;
 
-__attribute__((format(printf, 2, 3))) static sink_t perr_begin(parser_t *p, const char *fmt,
-                                                                 ...)
+__attribute__((format(printf, 2, 3))) static sink_t perr_begin(parser_t *p, const char *fmt, ...)
 {
     sink_t k = err_sink(p->err, p->errlen);
     va_list ap;
@@ -670,12 +668,12 @@ static void sk_env_name(sink_t *k, const char *name)
     }
 }
 
-static int env_err_nosection(const rz_config_t *cfg, const char *name, size_t namen,
-                             char *err, size_t errlen)
+static int env_err_nosection(const rz_config_t *cfg, const char *name, size_t namen, char *err,
+                             size_t errlen)
 {
     sink_t k = err_sink(err, errlen);
-    sk_printf(&k, "env %.*s: expected RENTEZY_<SECTION>_<KEY> with a known section (",
-              (int)namen, name);
+    sk_printf(&k, "env %.*s: expected RENTEZY_<SECTION>_<KEY> with a known section (", (int)namen,
+              name);
     for (size_t i = 0; host_sections[i]; i++) {
         sk_puts(&k, i ? ", " : "");
         sk_env_name(&k, host_sections[i]);
@@ -748,8 +746,9 @@ static int apply_one_env(rz_config_t *cfg, const char *var, char *err, size_t er
     const char *why = NULL;
     size_t vn = strlen(value), bad = text_check(value, vn, &why);
     if (bad < vn)
-        return seterr(err, errlen, "env %.*s: expected UTF-8 text on one line, found %s at "
-                                   "byte %zu of the value",
+        return seterr(err, errlen,
+                      "env %.*s: expected UTF-8 text on one line, found %s at "
+                      "byte %zu of the value",
                       (int)namen, var, why, bad + 1);
 
     cfg_section_t *s = sec_get(cfg, best);
@@ -838,8 +837,7 @@ fail:;
 }
 
 /* Reads the secret named by entry e (of section sec) into *out. */
-static int read_secret(const char *sec, const cfg_entry_t *e, char **out, char *err,
-                       size_t errlen)
+static int read_secret(const char *sec, const cfg_entry_t *e, char **out, char *err, size_t errlen)
 {
     const char *path = e->value;
     char *buf = NULL;
@@ -864,13 +862,14 @@ static int read_secret(const char *sec, const cfg_entry_t *e, char **out, char *
         goto fail_errno;
     close(fd);
     if (rc == -2)
-        return seterr(err, errlen, "%s: [%s] %s: expected '%s' to hold at most %u bytes, found more",
-                      e->where, sec, e->key, path, CFG_MAX_SECRET);
+        return seterr(err, errlen,
+                      "%s: [%s] %s: expected '%s' to hold at most %u bytes, found more", e->where,
+                      sec, e->key, path, CFG_MAX_SECRET);
     if (memchr(buf, '\0', len)) {
         explicit_bzero(buf, len);
         free(buf);
-        return seterr(err, errlen, "%s: [%s] %s: expected text in '%s', found a NUL byte",
-                      e->where, sec, e->key, path);
+        return seterr(err, errlen, "%s: [%s] %s: expected text in '%s', found a NUL byte", e->where,
+                      sec, e->key, path);
     }
     /* "echo secret > file" adds a newline nobody means as part of the secret. */
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
@@ -927,16 +926,19 @@ int rz__config_resolve_secrets(rz_config_t *cfg, char *err, size_t errlen)
         return seterr(err, errlen, "secrets: no configuration");
     for (size_t si = 0; si < cfg->n; si++) {
         cfg_section_t *s = &cfg->secs[si];
-        for (size_t i = 0; i < s->n; i++) {
+        for (size_t i = 0; i < s->n;) {
             const cfg_entry_t *e = &s->ents[i];
             /* A value read from a file is never itself taken as a path. */
-            if (e->from_file || strlen(e->key) <= 5 || !ends_with(e->key, "_file"))
+            if (e->from_file || strlen(e->key) <= 5 || !ends_with(e->key, "_file")) {
+                i++;
                 continue;
+            }
             int rc = resolve_one(s, i, err, errlen);
             if (rc < 0)
                 return -1;
-            if (rc > 0)
-                i = (size_t)-1; /* entries moved: start the section again (wraps to 0) */
+            /* When entries moved, start the section again: what is done is
+             * skipped quickly, as resolving is idempotent. */
+            i = rc > 0 ? 0 : i + 1;
         }
     }
     return 0;
@@ -1089,8 +1091,7 @@ void rz__config_each_section(const rz_config_t *cfg, void (*fn)(const char *sect
 }
 
 void rz__config_each_key(const rz_config_t *cfg, const char *section,
-                         void (*fn)(const char *key, const char *value, const char *where,
-                                    void *u),
+                         void (*fn)(const char *key, const char *value, const char *where, void *u),
                          void *u)
 {
     const cfg_section_t *s = cfg && section ? sec_find(cfg, section) : NULL;
@@ -1158,8 +1159,12 @@ static int parse_scaled(const char *s, const unit_t *units, uint64_t max, uint64
     int rc = parse_digits(&s, UINT64_MAX, &v);
     if (rc == PV_SYNTAX)
         return rc;
+    /* "5 s" reads well; a blank with no unit after it is a typo. */
+    const char *blank = s;
     while (is_ws(*s))
         s++;
+    if (s != blank && !*s)
+        return PV_SYNTAX;
     for (size_t i = 0; units[i].name; i++) {
         if (strcmp(s, units[i].name) != 0)
             continue;
@@ -1176,18 +1181,9 @@ static const unit_t duration_units[] = {
 };
 
 static const unit_t size_units[] = {
-    {"", 1},
-    {"B", 1},
-    {"k", 1000},
-    {"kB", 1000},
-    {"KiB", 1024},
-    {"M", 1000000},
-    {"MB", 1000000},
-    {"MiB", 1048576},
-    {"G", 1000000000},
-    {"GB", 1000000000},
-    {"GiB", 1073741824},
-    {NULL, 0},
+    {"", 1},           {"B", 1},           {"k", 1000},         {"kB", 1000},
+    {"KiB", 1024},     {"M", 1000000},     {"MB", 1000000},     {"MiB", 1048576},
+    {"G", 1000000000}, {"GB", 1000000000}, {"GiB", 1073741824}, {NULL, 0},
 };
 
 static int parse_duration(const char *s, int64_t *out)
@@ -1205,8 +1201,7 @@ static int parse_bool(const char *s, int *out)
         const char *name;
         int value;
     } words[] = {
-        {"true", 1}, {"yes", 1}, {"on", 1},  {"1", 1},
-        {"false", 0}, {"no", 0}, {"off", 0}, {"0", 0},
+        {"true", 1}, {"yes", 1}, {"on", 1}, {"1", 1}, {"false", 0}, {"no", 0}, {"off", 0}, {"0", 0},
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strcasecmp(s, words[i].name) == 0) {
@@ -1240,8 +1235,8 @@ int rz__parse_size(const char *s, uint64_t *out)
 
 /* "WHERE: [section] key: EXPECTED, found VALUE" — the value redacted as
  * --print-config would show it. */
-static int bad_value(const cfg_entry_t *e, const char *section, const char *expected,
-                     char *err, size_t errlen)
+static int bad_value(const cfg_entry_t *e, const char *section, const char *expected, char *err,
+                     size_t errlen)
 {
     sink_t k = err_sink(err, errlen);
     sk_printf(&k, "%s: [%s] %s: %s, found ", e->where, section, e->key, expected);
@@ -1252,17 +1247,16 @@ static int bad_value(const cfg_entry_t *e, const char *section, const char *expe
 /* The entry to parse, or NULL when the default applies: the key is absent,
  * or set to nothing, which is how a later file or a variable restores the
  * default. */
-static const cfg_entry_t *typed_lookup(const rz_config_t *cfg, const char *section,
-                                       const char *key)
+static const cfg_entry_t *typed_lookup(const rz_config_t *cfg, const char *section, const char *key)
 {
     const cfg_entry_t *e = lookup(cfg, section, key);
     return e && e->value[0] ? e : NULL;
 }
 
-int rz__config_string(const rz_config_t *cfg, const char *section, const char *key,
-                      const char *def, const char **out, char *err, size_t errlen)
+int rz__config_string(const rz_config_t *cfg, const char *section, const char *key, const char *def,
+                      const char **out, char *err, size_t errlen)
 {
-    const cfg_entry_t *e = lookup(cfg, section, key);
+    const cfg_entry_t *e = typed_lookup(cfg, section, key);
     *out = e ? e->value : def;
     return 0;
 }
@@ -1286,8 +1280,8 @@ int rz__config_int(const rz_config_t *cfg, const char *section, const char *key,
     }
 }
 
-int rz__config_bool(const rz_config_t *cfg, const char *section, const char *key, int def,
-                    int *out, char *err, size_t errlen)
+int rz__config_bool(const rz_config_t *cfg, const char *section, const char *key, int def, int *out,
+                    char *err, size_t errlen)
 {
     const cfg_entry_t *e = typed_lookup(cfg, section, key);
     *out = def;
@@ -1309,8 +1303,8 @@ int rz__config_duration_ms(const rz_config_t *cfg, const char *section, const ch
     case PV_NEGATIVE:
         return bad_value(e, section, "expected a duration of zero or more", err, errlen);
     case PV_RANGE:
-        return bad_value(e, section, "expected a duration of at most 9223372036854775807ms",
-                         err, errlen);
+        return bad_value(e, section, "expected a duration of at most 9223372036854775807ms", err,
+                         errlen);
     default:
         return bad_value(e, section,
                          "expected a duration: a whole number with unit ms, s, m, h or d "
@@ -1332,8 +1326,8 @@ int rz__config_size(const rz_config_t *cfg, const char *section, const char *key
     case PV_NEGATIVE:
         return bad_value(e, section, "expected a size of zero or more", err, errlen);
     case PV_RANGE:
-        return bad_value(e, section, "expected a size of at most 18446744073709551615 bytes",
-                         err, errlen);
+        return bad_value(e, section, "expected a size of at most 18446744073709551615 bytes", err,
+                         errlen);
     default:
         return bad_value(e, section,
                          "expected a size: a whole number with unit B, k, kB, KiB, M, MB, MiB, "
@@ -1412,8 +1406,8 @@ static int key_known(const char *key, const char *const *known)
     return 0;
 }
 
-int rz__config_check_keys(const rz_config_t *cfg, const char *section,
-                          const char *const *known, char *err, size_t errlen)
+int rz__config_check_keys(const rz_config_t *cfg, const char *section, const char *const *known,
+                          char *err, size_t errlen)
 {
     const cfg_section_t *s = cfg && section ? sec_find(cfg, section) : NULL;
     for (size_t i = 0; s && i < s->n; i++) {

@@ -22,8 +22,6 @@
 #include "process.h"
 #include "version.h"
 
-extern char **environ;
-
 static const char usage[] =
     "usage: rentezyd [OPTIONS]                 serve (master + workers)\n"
     "       rentezyd [OPTIONS] migrate [--status]\n"
@@ -112,8 +110,7 @@ int main(int argc, char **argv)
     rz__rt.cfg = rz__config_load(dir, err, sizeof(err));
     if (!rz__rt.cfg)
         return fail(err);
-    if (rz__config_apply_env(rz__rt.cfg, environ, err, sizeof(err)) < 0 ||
-        configure(rz__rt.cfg, err, sizeof(err)) < 0)
+    if (configure(rz__rt.cfg, err, sizeof(err)) < 0)
         return fail(err);
     if (print) {
         rz__config_print(rz__rt.cfg, stdout);

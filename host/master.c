@@ -41,7 +41,7 @@ static int nretired;
 static int workers_wanted(const rz_config_t *cfg, char *err, size_t errlen)
 {
     const char *w = rz__config_get(cfg, "host", "workers", NULL);
-    if (!w || strcmp(w, "auto") == 0) {
+    if (!w || !*w || strcmp(w, "auto") == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
     }
@@ -145,11 +145,6 @@ static void reload(rz_configure_fn configure)
     char err[1024];
     rz__log(RZ_LOG_INFO, "host", "SIGHUP: reloading the configuration from %s", rz__rt.config_dir);
     rz_config_t *cfg = rz__config_load(rz__rt.config_dir, err, sizeof(err));
-    extern char **environ;
-    if (cfg && rz__config_apply_env(cfg, environ, err, sizeof(err)) < 0) {
-        rz__config_free(cfg);
-        cfg = NULL;
-    }
     if (!cfg) {
         rz__log(RZ_LOG_ERROR, "host", "reload refused, keeping the running configuration: %s", err);
         return;
