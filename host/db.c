@@ -36,6 +36,7 @@
 
 #include "db_int.h"
 #include "host.h"
+#include "jobs.h"
 #include "log.h"
 
 #define PREP_MAX 512
@@ -110,7 +111,7 @@ static const double bucket_le[NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 
 struct dbpool {
     const char *url;   /* borrowed from opts */
-    char label[16];    /* "primary", "replica1", ... */
+    char label[24];    /* "primary", "replica1", ... */
     int replica;
     dbconn_t *conns;   /* owned, nconns */
     int nconns;
@@ -226,7 +227,11 @@ int rz__db_configure(const rz_config_t *cfg, char *err, size_t errlen)
     if (n == 0)
         o.replicas = NULL;
     o.pool_size = pool < 1 || pool > 64 ? -1 : (int)pool;
-    return rz__db_configure_opts(&o, err, errlen);
+    /* The jobs service lives on the database: its [jobs] section is checked
+     * here too, so the master validates both before forking. */
+    if (rz__db_configure_opts(&o, err, errlen) != 0 || rz__jobs_configure(cfg, err, errlen) != 0)
+        return -1;
+    return 0;
 }
 
 int rz__db_configured(void) { return opts.url != NULL; }
@@ -379,6 +384,13 @@ static void conn_ready(dbconn_t *c)
 static void conn_attempt_failed(dbconn_t *c, const char *why)
 {
     dbpool_t *p = c->pool;
+    char msg[300];
+    /* Format first: why may point into c->pg, freed below. */
+    snprintf(msg, sizeof(msg), "database unavailable (%s): %s", p->label,
+             why && *why ? why : "connection failed");
+    for (char *s = msg; *s; s++)
+        if (*s == '\n')
+            *s = ' ';
     conn_unwatch(c);
     evtimer_del(&c->timer);
     if (c->pg)
@@ -391,12 +403,6 @@ static void conn_attempt_failed(dbconn_t *c, const char *why)
     if (p->nup == 0 && !p->down) {
         /* The database is unreachable: stop making callers wait for it. */
         p->down = 1;
-        char msg[300];
-        snprintf(msg, sizeof(msg), "database unavailable (%s): %s", p->label,
-                 why && *why ? why : "connection failed");
-        for (char *s = msg; *s; s++)
-            if (*s == '\n')
-                *s = ' ';
         rz__log(RZ_LOG_WARN, "db", "%s", msg);
         while (!TAILQ_EMPTY(&p->queue)) {
             dbreq_t *r = TAILQ_FIRST(&p->queue);
@@ -444,8 +450,10 @@ static void conn_connect(dbconn_t *c)
     snprintf(options, sizeof(options), "-c statement_timeout=%lld",
              (long long)opts.statement_timeout_ms);
     /* expand_dbname: the URL is expanded in place of "dbname"; keywords after
-     * it override the URL's own, so our statement_timeout wins. */
-    const char *const kw[] = {"dbname", "application_name", "options", NULL};
+     * it override the URL's own, so our statement_timeout wins (a URL's own
+     * options= is replaced), while fallback_application_name lets a URL's
+     * application_name win. */
+    const char *const kw[] = {"dbname", "fallback_application_name", "options", NULL};
     const char *const val[] = {c->pool->url, "rentezyd", options, NULL};
     c->pg = PQconnectStartParams(kw, val, 1);
     if (!c->pg) {
@@ -643,13 +651,14 @@ static void conn_batch_done(dbconn_t *c)
     if (c->err) {
         res.status = RZ_ERR;
         keep = c->err;
+        c->err = NULL;
     } else {
         res.status = RZ_OK;
         keep = c->last;
+        c->last = NULL;
     }
     res.pg = keep;
-    c->err = c->last = NULL;
-    conn_free_batch(c);
+    conn_free_batch(c); /* the results not kept */
 
     if (xs == PQTRANS_INTRANS || xs == PQTRANS_INERROR) {
         /* A failed transaction, or a plugin's stray BEGIN: clean the session
@@ -959,7 +968,7 @@ int rz__db_worker_start(struct event_base *base)
         goto fail;
     W.npools = nrep + 1;
     for (int i = 0; i < W.npools; i++) {
-        char label[16];
+        char label[24];
         snprintf(label, sizeof(label), i ? "replica%d" : "primary", i);
         if (pool_init(&W.pools[i], i ? opts.replicas[i - 1] : opts.url, label, i > 0) != 0)
             goto fail;
@@ -1016,6 +1025,16 @@ void rz__db_worker_stop(void)
 }
 
 int rz__db_ready(void) { return W.base && W.pools[0].nup > 0; }
+
+int rz__db_ready_check(const char **why)
+{
+    if (!W.base)
+        return 1; /* no database in this process: not our call */
+    if (W.pools[0].nup > 0)
+        return 1;
+    *why = "database unreachable";
+    return 0;
+}
 int rz__db_pending(void) { return W.pending; }
 
 /* ---- figures ------------------------------------------------------------------ */

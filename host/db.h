@@ -69,6 +69,8 @@ void rz__db_worker_stop(void);
 
 /* 1 when at least one primary connection is up (for /readyz). */
 int rz__db_ready(void);
+/* The same as an rz_ready_fn (http.h): 1, or 0 with *why set. */
+int rz__db_ready_check(const char **why);
 /* Number of requests queued or in flight in this worker (for draining). */
 int rz__db_pending(void);
 

@@ -33,6 +33,8 @@
 #include "arena.h"
 #include "authz.h"
 #include "clock.h"
+#include "db.h"
+#include "jobs.h"
 #include "host.h"
 #include "http_parse.h"
 #include "log.h"
@@ -950,6 +952,24 @@ static int has_resp_header(rz_req_t *req, const char *name)
     return 0;
 }
 
+typedef struct head {
+    char buf[8192];
+    size_t n;
+    int overflow;
+} head_t;
+
+static void head_add(head_t *h, const char *s, size_t len)
+{
+    if (h->overflow || len > sizeof(h->buf) - h->n) {
+        h->overflow = 1;
+        return;
+    }
+    memcpy(h->buf + h->n, s, len);
+    h->n += len;
+}
+
+static void head_str(head_t *h, const char *s) { head_add(h, s, strlen(s)); }
+
 void rz__svc_reply(rz_req_t *req, int status, const char *content_type, const void *body,
                    size_t len)
 {
@@ -971,24 +991,52 @@ void rz__svc_reply(rz_req_t *req, int status, const char *content_type, const vo
     if (c) {
         int keep = req->keepalive && !draining && !c->closing;
         int no_body = req->head || status == 204 || status == 304 || status < 200;
-        struct evbuffer *o = c->out;
-        evbuffer_add_printf(o, "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n", status,
-                            rz__http_reason(status), http_date(), req->request_id);
-        if (body && content_type && status != 204 && status != 304)
-            evbuffer_add_printf(o, "Content-Type: %s\r\n", content_type);
-        if (status != 204 && status != 304)
-            evbuffer_add_printf(o, "Content-Length: %zu\r\n", body ? len : 0);
-        evbuffer_add(o, "X-Content-Type-Options: nosniff\r\n", 33);
+        /* the head is assembled in one buffer and added once: this is the
+         * hot path of every response */
+        head_t hd = {.n = 0};
+        char num[24];
+        int nl;
+        head_add(&hd, "HTTP/1.1 ", 9);
+        nl = snprintf(num, sizeof(num), "%d ", status);
+        head_add(&hd, num, (size_t)nl);
+        head_str(&hd, rz__http_reason(status));
+        head_add(&hd, "\r\nDate: ", 8);
+        head_str(&hd, http_date());
+        head_add(&hd, "\r\nX-Request-Id: ", 16);
+        head_str(&hd, req->request_id);
+        head_add(&hd, "\r\n", 2);
+        if (body && content_type && status != 204 && status != 304) {
+            head_add(&hd, "Content-Type: ", 14);
+            head_str(&hd, content_type);
+            head_add(&hd, "\r\n", 2);
+        }
+        if (status != 204 && status != 304) {
+            nl = snprintf(num, sizeof(num), "%zu", body ? len : 0);
+            head_add(&hd, "Content-Length: ", 16);
+            head_add(&hd, num, (size_t)nl);
+            head_add(&hd, "\r\n", 2);
+        }
+        head_add(&hd, "X-Content-Type-Options: nosniff\r\n", 33);
         if (!has_resp_header(req, "Cache-Control"))
-            evbuffer_add(o, "Cache-Control: no-store\r\n", 25);
-        for (int i = 0; i < req->nresp; i++)
-            evbuffer_add_printf(o, "%s: %s\r\n", req->resp[i].name, req->resp[i].value);
+            head_add(&hd, "Cache-Control: no-store\r\n", 25);
+        for (int i = 0; i < req->nresp; i++) {
+            head_str(&hd, req->resp[i].name);
+            head_add(&hd, ": ", 2);
+            head_str(&hd, req->resp[i].value);
+            head_add(&hd, "\r\n", 2);
+        }
         if (!keep)
-            evbuffer_add(o, "Connection: close\r\n", 19);
+            head_add(&hd, "Connection: close\r\n", 19);
         else if (req->http10)
-            evbuffer_add(o, "Connection: keep-alive\r\n", 24);
-        evbuffer_add(o, "\r\n", 2);
-        if (body && len && !no_body)
+            head_add(&hd, "Connection: keep-alive\r\n", 24);
+        head_add(&hd, "\r\n", 2);
+        struct evbuffer *o = c->out;
+        if (hd.overflow && (keep = 0) == 0)
+            evbuffer_add(o, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                            "Connection: close\r\n\r\n", 76);
+        else
+            evbuffer_add(o, hd.buf, hd.n);
+        if (body && len && !no_body && !hd.overflow)
             evbuffer_add(o, body, len);
         c->req = NULL;
         if (!keep)
@@ -1143,6 +1191,8 @@ static void route_test_clock(rz_req_t *req, void *u)
         return;
     }
     rz__clock_advance((int64_t)adv->valuedouble);
+    if (rz__db_configured())
+        rz__jobs_kick(); /* what just became due runs now, not at the next poll */
     cJSON *out = cJSON_CreateObject();
     cJSON_AddNumberToObject(out, "now_ms", (double)rz__now_ms());
     cJSON_AddNumberToObject(out, "offset_ms", (double)rz__clock_offset());

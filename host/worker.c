@@ -80,9 +80,14 @@ void rz__worker_run(int index)
         rz__log(RZ_LOG_ERROR, "host", "worker %d: cannot start the thread pool", index);
         _exit(1);
     }
-    if (rz__db_configured() && (rz__db_worker_start(base) < 0 || rz__jobs_worker_start(base) < 0)) {
-        rz__log(RZ_LOG_ERROR, "host", "worker %d: cannot start the database service", index);
-        _exit(1);
+    if (rz__db_configured()) {
+        if (rz__db_worker_start(base) < 0 || rz__jobs_worker_start(base) < 0) {
+            rz__log(RZ_LOG_ERROR, "host", "worker %d: cannot start the database service", index);
+            _exit(1);
+        }
+        rz__http_add_readiness(rz__db_ready_check);
+        rz__http_add_metrics(rz__db_metrics);
+        rz__http_add_metrics(rz__jobs_metrics);
     }
     if (rz__plugins_start(err, sizeof(err)) < 0 || rz__http_start(base, err, sizeof(err)) < 0) {
         rz__log(RZ_LOG_ERROR, "host", "worker %d: %s", index, err);

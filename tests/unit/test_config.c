@@ -610,7 +610,7 @@ START_TEST(test_env_unknown_section_is_an_error_naming_it)
     rz_config_t *cfg = parse("[host]\n[plugin.search]\n");
     ck_assert_int_eq(rz__config_apply_env(cfg, env, err, sizeof err), -1);
     ck_assert_str_eq(err, "env RENTEZY_NOPE_X: expected RENTEZY_<SECTION>_<KEY> with a known "
-                          "section (HOST, HTTP, DATABASE, BUS, JOBS, AUTH, LOG, WEBSOCKET, "
+                          "section (HOST, HTTP, DATABASE, BUS, JOBS, AUTH, LOG, WEBSOCKET, RATELIMIT, IDEMPOTENCY, "
                           "PLUGIN_SEARCH), found 'NOPE_X'");
     rz__config_free(cfg);
 }

@@ -156,6 +156,9 @@ typedef void (*rz_db_cb)(rz_dbres_t *res, void *udata);
 
 /* ---- Jobs ---------------------------------------------------------------- */
 
+/* DONE: finished.  RETRY: back off and run again (dead after [jobs]
+ * max_attempts).  FAIL: retrying cannot help; the job is dead now and stays
+ * visible with its error (rentezyd jobs list --dead). */
 enum rz_job_result { RZ_JOB_DONE = 0, RZ_JOB_RETRY, RZ_JOB_FAIL };
 
 /* A job handler finishes by calling host->job_done(job, result, error) once,
