@@ -1,6 +1,7 @@
 # bench/lib.sh — shared by bench/*.sh: wrk runs parsed into numbers.
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/lib.sh"
 DURATION=${BENCH_SECONDS:-5}
+mkdir -p "$TOP/bench/results"
 
 # wrk_run URL [extra wrk args] -> sets RPS P50 P99 (ms)
 wrk_run() {

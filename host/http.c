@@ -316,10 +316,19 @@ int rz__http_reserve(char *err, size_t errlen)
 
 /* ---- connections --------------------------------------------------------------- */
 
+/* libevent's common timeouts: every connection uses one of a few durations,
+ * so re-arming is a list append instead of a heap operation per request. */
+static const struct timeval *common_read, *common_keepalive;
+
 static void timer_arm(conn_t *c, int64_t ms)
 {
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    event_add(c->tev, &tv);
+    if (common_read && ms == conf.read_timeout_ms)
+        event_add(c->tev, common_read);
+    else if (common_keepalive && ms == conf.keepalive_timeout_ms)
+        event_add(c->tev, common_keepalive);
+    else
+        event_add(c->tev, &tv);
 }
 
 static void conn_free(conn_t *c)
@@ -746,6 +755,10 @@ int rz__http_start(struct event_base *b, char *err, size_t errlen)
         }
         nlisteners++;
     }
+    struct timeval rt = {conf.read_timeout_ms / 1000, (conf.read_timeout_ms % 1000) * 1000};
+    struct timeval kt = {conf.keepalive_timeout_ms / 1000, (conf.keepalive_timeout_ms % 1000) * 1000};
+    common_read = event_base_init_common_timeout(base, &rt);
+    common_keepalive = event_base_init_common_timeout(base, &kt);
     struct timeval tv = {0, 100 * 1000};
     flush_ev = event_new(base, -1, EV_PERSIST, flush_logs, NULL);
     if (!flush_ev || event_add(flush_ev, &tv) < 0) {

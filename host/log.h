@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "rentezy/plugin.h"
 
@@ -27,6 +28,10 @@ void rz__logv(int level, const char *src, const char *fmt, va_list ap);
 /* One access-log line (buffered). */
 void rz__log_access(const char *method, const char *route, const char *path, int status,
                     double duration_ms, const char *request_id, const char *user);
+/* The process id for log lines, cached; call rz__log_reset_pid after fork. */
+pid_t rz__log_pid(void);
+void rz__log_reset_pid(void);
+
 /* Write out buffered access lines now. */
 void rz__log_flush(void);
 

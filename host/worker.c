@@ -55,6 +55,7 @@ void rz__worker_run(int index)
 {
     char err[512];
     rz__rt.worker_index = index;
+    rz__log_reset_pid();
     /* a worker never outlives its master */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     sigset_t none;
