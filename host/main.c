@@ -21,6 +21,7 @@
 #include "openapi.h"
 #include "process.h"
 #include "version.h"
+#include "ws.h"
 
 static const char usage[] =
     "usage: rentezyd [OPTIONS]                 serve (master + workers)\n"
@@ -59,7 +60,7 @@ static int configure(rz_config_t *cfg, char *err, size_t errlen)
     }
     rz__log_set_level(lv);
     if (rz__http_configure(cfg, err, errlen) < 0 || rz__authz_configure(cfg, err, errlen) < 0 ||
-        rz__db_configure(cfg, err, errlen) < 0)
+        rz__db_configure(cfg, err, errlen) < 0 || rz__ws_configure(cfg, err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -118,7 +119,8 @@ int main(int argc, char **argv)
     }
     if (rz__clock_init() < 0)
         return fail("cannot map the shared clock");
-    if (rz__http_host_routes(err, sizeof(err)) < 0 || rz__plugins_load(rz__rt.cfg, err, sizeof(err)) < 0 ||
+    if (rz__http_host_routes(err, sizeof(err)) < 0 || rz__ws_routes(err, sizeof(err)) < 0 ||
+        rz__plugins_load(rz__rt.cfg, err, sizeof(err)) < 0 ||
         rz__plugins_init(err, sizeof(err)) < 0 || rz__openapi_check(err, sizeof(err)) < 0)
         return fail(err);
     if (list) {

@@ -58,6 +58,11 @@ static int merge(const char *who, const char *json)
     return RZ_OK;
 }
 
+int rz__openapi_add(const char *who, const char *paths_json)
+{
+    return paths_json ? merge(who, paths_json) : RZ_EINVAL;
+}
+
 int rz__svc_openapi(rz_plugin_t *self, const char *paths_json)
 {
     if (!rz__rt.in_init) {

@@ -16,6 +16,7 @@
 #include "migrate.h"
 #include "openapi.h"
 #include "workpool.h"
+#include "ws.h"
 
 static void svc_log(rz_plugin_t *self, int level, const char *fmt, ...)
 {
@@ -158,6 +159,14 @@ static const rz_host_t table = {
     .job_payload = rz__svc_job_payload,
     .job_attempt = rz__svc_job_attempt,
     .job_done = rz__svc_job_done,
+    .ws_channel = rz__svc_ws_channel,
+    .ws_send = rz__svc_ws_send,
+    .ws_send_user = rz__svc_ws_send_user,
+    .ws_user = rz__svc_ws_user,
+    .ws_role = rz__svc_ws_role,
+    .ws_get_data = rz__svc_ws_get_data,
+    .ws_set_data = rz__svc_ws_set_data,
+    .ws_close = rz__svc_ws_close,
 };
 
 const rz_host_t *rz__host_table(void) { return &table; }

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "process.h"
 #include "workpool.h"
+#include "ws.h"
 
 static struct event_base *base;
 static struct event *drain_ev;
@@ -28,7 +29,8 @@ static double drain_deadline;
 
 static void check_drained(evutil_socket_t fd, short what, void *arg)
 {
-    if ((rz__http_connections() == 0 && rz__workpool_pending() == 0) ||
+    if ((rz__http_connections() == 0 && rz__ws_connections() == 0 &&
+         rz__workpool_pending() == 0) ||
         rz__mono_sec() >= drain_deadline) {
         if (rz__http_connections() > 0)
             rz__log(RZ_LOG_WARN, "host", "shutdown_timeout reached with %zu connections open",
@@ -44,6 +46,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     rz__log(RZ_LOG_INFO, "host", "worker %d draining (signal %d)", rz__rt.worker_index, (int)sig);
     drain_deadline = rz__mono_sec() + (double)shutdown_ms / 1000.0;
     rz__http_drain();
+    rz__ws_drain();
     rz__plugins_stop();
     struct timeval tv = {0, 20 * 1000};
     drain_ev = event_new(base, -1, EV_PERSIST, check_drained, NULL);
@@ -90,13 +93,22 @@ void rz__worker_run(int index)
         rz__http_add_metrics(rz__db_metrics);
         rz__http_add_metrics(rz__jobs_metrics);
     }
-    if (rz__plugins_start(err, sizeof(err)) < 0 || rz__http_start(base, err, sizeof(err)) < 0) {
+    if (rz__plugins_start(err, sizeof(err)) < 0) {
+        rz__log(RZ_LOG_ERROR, "host", "worker %d: %s", index, err);
+        _exit(1);
+    }
+    if (rz__ws_worker_start(base) < 0) {
+        rz__log(RZ_LOG_ERROR, "host", "worker %d: cannot start the WebSocket service", index);
+        _exit(1);
+    }
+    if (rz__http_start(base, err, sizeof(err)) < 0) {
         rz__log(RZ_LOG_ERROR, "host", "worker %d: %s", index, err);
         _exit(1);
     }
     rz__log(RZ_LOG_DEBUG, "host", "worker %d serving", index);
     event_base_dispatch(base);
 
+    rz__ws_worker_stop();
     rz__http_close_all();
     if (rz__db_configured()) {
         rz__jobs_worker_stop();
