@@ -112,7 +112,7 @@ test: deps all $(UNIT_BIN) $(TPLUG_SO) $(TOOL_BIN) pg-start
 unit-test: all $(UNIT_BIN) $(TPLUG_SO) pg-start
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh unit
 
-bench: deps all $(TOOL_BIN) pg-start
+bench: deps all $(TOOL_BIN) $(TPLUG_SO) pg-start
 	@BUILD=$(BUILD) bench/run.sh
 
 # libFuzzer targets (clang): make fuzz [FUZZ_SECONDS=60]

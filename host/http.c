@@ -32,6 +32,7 @@
 
 #include "arena.h"
 #include "authz.h"
+#include "gateway.h"
 #include "clock.h"
 #include "db.h"
 #include "jobs.h"
@@ -171,6 +172,7 @@ const char *rz__http_reason(int s)
 
 static const char *const http_keys[] = {"max_body_size", "max_header_size", "max_uri_length",
                                         "read_timeout", "keepalive_timeout", "max_connections",
+                                        "cors_origins", "cors_max_age",
                                         NULL};
 
 int rz__http_configure(const rz_config_t *cfg, char *err, size_t errlen)
@@ -800,6 +802,8 @@ static void dispatch(rz_req_t *req)
 {
     rz_match_t m;
     rz__metrics_inflight(1);
+    if (rz__gateway_early(req) < 0)
+        return; /* a CORS preflight, answered */
     int rc = rz__router_match(rz__router, req->method, req->path, req->path_len, &m);
     if (rc == 404) {
         rz__svc_reply_error(req, 404, "not_found", NULL, "no route for %s %s", req->method,
@@ -824,6 +828,8 @@ static void dispatch(rz_req_t *req)
     }
     if (rz__authz_check(req, m.route) < 0)
         return; /* answered 401/403 */
+    if (rz__gateway_before(req, m.route) < 0)
+        return; /* answered (429, 409, 422, a replay), or the gateway runs the handler later */
     m.route->handler(req, m.route->udata);
 }
 
@@ -991,6 +997,7 @@ void rz__svc_reply(rz_req_t *req, int status, const char *content_type, const vo
                 req->method, req->path);
         return;
     }
+    rz__gateway_after(req, status, content_type, body, len); /* Idempotency-Key capture */
     req->replied = 1;
     if (status < 100 || status > 599)
         status = 500;
