@@ -7,11 +7,17 @@ PORT=${2:-8080}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 plugins=$(cd "$TOP/$BUILD/plugins" && ls *.so | sed 's/\.so$//' | tr '\n' ' ')
 mkdir -p "$TOP/var/secrets"
-[ -s "$TOP/var/secrets/jwt" ] || head -c 48 /dev/urandom | base64 > "$TOP/var/secrets/jwt"
+[ -s "$TOP/var/secrets/jwt" ] || head -c 48 /dev/urandom | base64 -w0 > "$TOP/var/secrets/jwt"
+chmod 600 "$TOP/var/secrets/jwt"
 export RENTEZY_HOST_LISTEN="127.0.0.1:$PORT"
 export RENTEZY_HOST_PLUGIN_DIR="$TOP/$BUILD/plugins"
 export RENTEZY_HOST_PLUGINS="$plugins"
 export RENTEZY_DATABASE_URL="$("$TOP/scripts/pg.sh" url)"
+# One development secret signs (auth plugin) and verifies (host) tokens.
+export RENTEZY_AUTH_ALGORITHM=HS256
+export RENTEZY_AUTH_JWT_SECRET_FILE="$TOP/var/secrets/jwt"
+export RENTEZY_PLUGIN_AUTH_ALGORITHM=HS256
+export RENTEZY_PLUGIN_AUTH_JWT_SECRET_FILE="$TOP/var/secrets/jwt"
 echo "rentezyd: serving $plugins"
 echo "rentezyd: http://127.0.0.1:$PORT  (Ctrl-C stops)"
 exec "$TOP/$BUILD/rentezyd" --config-dir "$TOP/etc/rentezy.d"
