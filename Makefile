@@ -31,7 +31,7 @@ LIBS     := $(PKG_LIBS) -ldl -lpthread -lm
 
 # Plugins: hidden visibility, no undefined symbols, only the entry exported.
 PLUGIN_CFLAGS  := $(CFLAGS) -fvisibility=hidden -Wa,-I.
-PLUGIN_LDFLAGS := -shared $(SANLD) -Wl,--no-undefined -Wl,-z,defs
+PLUGIN_LDFLAGS := -shared $(SANLD) $(EXTRA_LDFLAGS) -Wl,--no-undefined -Wl,-z,defs
 PLUGIN_LIBS    := $(shell pkg-config --libs libcjson libsodium libjwt 2>/dev/null) -lm
 
 HOST_SRC   := $(filter-out host/main.c,$(wildcard host/*.c))
@@ -64,7 +64,7 @@ $(BUILD)/librzhost.a: $(HOST_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/rentezyd: $(BUILD)/host/main.o $(BUILD)/librzhost.a
-	$(CC) $(SANLD) -o $@ $^ $(LIBS)
+	$(CC) $(SANLD) $(EXTRA_LDFLAGS) -o $@ $^ $(LIBS)
 
 # Each plugin folder builds one .so from its *.c files; schema/*.sql files are
 # embedded with .incbin, so they are dependencies too.
@@ -148,6 +148,13 @@ install: all
 	install -m 644 etc/rentezy.d/*.conf $(DESTDIR)/etc/rentezy.d/
 	for f in man/*.[1-8]; do install -D -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$${f##*.}/$$(basename $$f); done
 	install -m 644 sdk/examples/hello/* $(DESTDIR)$(PREFIX)/share/rentezy/examples/hello/
+
+# ---- packages -------------------------------------------------------------------
+deb: deps
+	@packaging/deb/build.sh
+
+rpm: deps
+	@packaging/rpm/build.sh
 
 clean:
 	rm -rf build build-san build-fuzz

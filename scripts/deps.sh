@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libevent-dev libpq-dev librdkafka-dev libcjson-dev libsodium-dev libjwt-dev libssl-dev check
-postgresql-15 postgresql-contrib curl jq wrk nginx-light node-ws nodejs chromium groff-base procps iproute2"
+postgresql-15 postgresql-contrib curl jq wrk nginx-light node-ws nodejs chromium groff-base procps iproute2
+debhelper lintian rpm python3-yaml openssl"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
