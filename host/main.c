@@ -22,11 +22,14 @@
 #include "process.h"
 #include "version.h"
 #include "ws.h"
+#include "bus.h"
 
 static const char usage[] =
     "usage: rentezyd [OPTIONS]                 serve (master + workers)\n"
     "       rentezyd [OPTIONS] migrate [--status]\n"
     "       rentezyd [OPTIONS] jobs list [--dead] | jobs retry ID\n"
+    "       rentezyd [OPTIONS] bus status | bus replay --group G --topic T (--from-start|--from TIME)\n"
+    "       rentezyd [OPTIONS] bus dlq list|retry|drop [ID...|--all] [--group G] [--topic T]\n"
     "\n"
     "options:\n"
     "  -c, --config-dir DIR  read DIR/*.conf (default /etc/rentezy.d, or $RENTEZY_CONFIG_DIR)\n"
@@ -60,7 +63,8 @@ static int configure(rz_config_t *cfg, char *err, size_t errlen)
     }
     rz__log_set_level(lv);
     if (rz__http_configure(cfg, err, errlen) < 0 || rz__authz_configure(cfg, err, errlen) < 0 ||
-        rz__db_configure(cfg, err, errlen) < 0 || rz__ws_configure(cfg, err, errlen) < 0)
+        rz__db_configure(cfg, err, errlen) < 0 || rz__ws_configure(cfg, err, errlen) < 0 ||
+        rz__bus_configure(cfg, err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -98,7 +102,8 @@ int main(int argc, char **argv)
         }
     }
     const char *sub = optind < argc ? argv[optind] : NULL;
-    if (sub && strcmp(sub, "migrate") != 0 && strcmp(sub, "jobs") != 0) {
+    if (sub && strcmp(sub, "migrate") != 0 && strcmp(sub, "jobs") != 0 &&
+        strcmp(sub, "bus") != 0) {
         fprintf(stderr, "rentezyd: unknown command '%s'\n%s", sub, usage);
         return 2;
     }
@@ -136,6 +141,8 @@ int main(int argc, char **argv)
         return rz__migrate_cli(argc - optind, argv + optind);
     if (sub && strcmp(sub, "jobs") == 0)
         return rz__jobs_cli(argc - optind, argv + optind);
+    if (sub && strcmp(sub, "bus") == 0)
+        return rz__bus_cli(argc - optind, argv + optind);
 
     if (rz__metrics_init(rz__router_count(rz__router)) < 0)
         return fail("cannot map shared memory for metrics");

@@ -17,6 +17,7 @@
 #include "openapi.h"
 #include "workpool.h"
 #include "ws.h"
+#include "bus.h"
 
 static void svc_log(rz_plugin_t *self, int level, const char *fmt, ...)
 {
@@ -159,6 +160,18 @@ static const rz_host_t table = {
     .job_payload = rz__svc_job_payload,
     .job_attempt = rz__svc_job_attempt,
     .job_done = rz__svc_job_done,
+    .bus_publish = rz__svc_bus_publish,
+    .bus_subscribe = rz__svc_bus_subscribe,
+    .event_id = rz__svc_event_id,
+    .event_type = rz__svc_event_type,
+    .event_topic = rz__svc_event_topic,
+    .event_source = rz__svc_event_source,
+    .event_subject = rz__svc_event_subject,
+    .event_version = rz__svc_event_version,
+    .event_time_ms = rz__svc_event_time_ms,
+    .event_data = rz__svc_event_data,
+    .event_attempt = rz__svc_event_attempt,
+    .bus_done = rz__svc_bus_done,
     .ws_channel = rz__svc_ws_channel,
     .ws_send = rz__svc_ws_send,
     .ws_send_user = rz__svc_ws_send_user,

@@ -19,6 +19,7 @@
 #include "process.h"
 #include "workpool.h"
 #include "ws.h"
+#include "bus.h"
 
 static struct event_base *base;
 static struct event *drain_ev;
@@ -30,7 +31,7 @@ static double drain_deadline;
 static void check_drained(evutil_socket_t fd, short what, void *arg)
 {
     if ((rz__http_connections() == 0 && rz__ws_connections() == 0 &&
-         rz__workpool_pending() == 0) ||
+         rz__workpool_pending() == 0 && rz__bus_pending() == 0) ||
         rz__mono_sec() >= drain_deadline) {
         if (rz__http_connections() > 0)
             rz__log(RZ_LOG_WARN, "host", "shutdown_timeout reached with %zu connections open",
@@ -47,6 +48,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     drain_deadline = rz__mono_sec() + (double)shutdown_ms / 1000.0;
     rz__http_drain();
     rz__ws_drain();
+    rz__bus_worker_drain();
     rz__plugins_stop();
     struct timeval tv = {0, 20 * 1000};
     drain_ev = event_new(base, -1, EV_PERSIST, check_drained, NULL);
@@ -92,9 +94,15 @@ void rz__worker_run(int index)
         rz__http_add_readiness(rz__db_ready_check);
         rz__http_add_metrics(rz__db_metrics);
         rz__http_add_metrics(rz__jobs_metrics);
+        rz__http_add_readiness(rz__bus_ready_check);
+        rz__http_add_metrics(rz__bus_metrics);
     }
     if (rz__plugins_start(err, sizeof(err)) < 0) {
         rz__log(RZ_LOG_ERROR, "host", "worker %d: %s", index, err);
+        _exit(1);
+    }
+    if (rz__db_configured() && rz__bus_worker_start(base) < 0) {
+        rz__log(RZ_LOG_ERROR, "host", "worker %d: cannot start the event bus", index);
         _exit(1);
     }
     if (rz__ws_worker_start(base) < 0) {
@@ -111,6 +119,7 @@ void rz__worker_run(int index)
     rz__ws_worker_stop();
     rz__http_close_all();
     if (rz__db_configured()) {
+        rz__bus_worker_stop();
         rz__jobs_worker_stop();
         rz__db_worker_stop();
     }
