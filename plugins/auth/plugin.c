@@ -143,7 +143,7 @@ static void auth_destroy(rz_plugin_t *self, void *state)
     sodium_memzero(auth_g.dummy_hash, sizeof(auth_g.dummy_hash));
 }
 
-static const char *const auth_requires[] = {"cap:db", NULL};
+static const char *const auth_requires[] = {"cap:db", "cap:bus", NULL};
 
 RZ_PLUGIN_DEFINE(.name = "auth", .version = "1.0.0",
                  .description = "Users, argon2id passwords, JWT access and rotating refresh tokens",

@@ -102,10 +102,15 @@ static void reg_hashed(void *u)
         H->reply_error(r->req, 503, "unavailable", NULL, "password hashing ran out of memory");
         return;
     }
-    char sql[512];
+    /* The user and its user.registered event commit together or not at all. */
+    char sql[1024];
     snprintf(sql, sizeof(sql),
-             "INSERT INTO auth.users (email, name, role, password_hash) VALUES ($1, $2, $3, $4) "
-             "RETURNING %s", user_cols);
+             "WITH u AS (INSERT INTO auth.users (email, name, role, password_hash) "
+             "VALUES ($1, $2, $3, $4) RETURNING *), "
+             "e AS (SELECT rentezy.publish('user-events', 'user.registered', 'auth', u.id::text, 1, "
+             "jsonb_build_object('id', u.id, 'email', u.email, 'name', u.name, 'role', u.role), "
+             "NULL) FROM u) "
+             "SELECT %s FROM u CROSS JOIN e", user_cols);
     const char *p[] = {r->email, r->name, r->role, r->hash};
     int rc = H->db_query(auth_g.self, 0, sql, 4, p, reg_inserted, r);
     if (rc != RZ_OK)

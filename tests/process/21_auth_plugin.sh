@@ -49,6 +49,10 @@ expect_eq "a wrong password is 401" "$(post /v1/auth/login "{\"email\":\"$EMAIL\
 cp "$T/body" "$T/wrong"
 expect_eq "an unknown e-mail is 401" "$(post /v1/auth/login "{\"email\":\"nobody-$EMAIL\",\"password\":\"$PW\"}")" 401
 check "...with exactly the same answer" cmp -s "$T/body" "$T/wrong"
+check "registration publishes user.registered in the same transaction" sh -c \
+    "psql '$PGURL' -Atc \"select count(*) from rentezy.outbox where topic = 'user-events' and type = 'user.registered' and data->>'email' = '$EMAIL' and data->>'role' = 'tenant'\" | grep -qx 1"
+check "a refused registration publishes nothing" sh -c \
+    "psql '$PGURL' -Atc \"select count(*) from rentezy.outbox where topic = 'user-events' and data->>'email' = '$EMAIL'\" | grep -qx 1"
 check "stored hashes are argon2id" sh -c "psql '$PGURL' -Atc \"select password_hash from auth.users where email='$EMAIL'\" | grep -q '^\\\$argon2id\\\$'"
 check "refresh tokens are stored only as SHA-256" sh -c "
     n=\$(psql '$PGURL' -Atc \"select count(*) from auth.refresh_tokens where token_hash = sha256('$RT'::bytea)\")
