@@ -1,0 +1,145 @@
+/*
+ * visits.c — POST /v1/slots/{id}/visits (a tenant asks for a slot),
+ * POST /v1/visits/{id}/confirm, /decline (its landlord), /cancel (either
+ * party), GET /v1/visits/{id} (its parties; 404 for anyone else),
+ * GET /v1/visits (the caller's, newest first, at most 100).
+ */
+#include "visit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct call {
+    rz_req_t *req;
+    vs_sql_t q;
+    char id[UUID_LEN + 1], now[24];
+    const char *what;
+} call_t;
+
+static void answered(rz_dbres_t *res, void *u)
+{
+    call_t *c = u;
+    rz_req_t *req = c->req;
+    if (vs_db_failed(req, res, "changing the visit"))
+        return;
+    const char *o = H->dbres_value(res, 0, 0);
+    const char *detail = H->dbres_isnull(res, 0, 1) ? "" : H->dbres_value(res, 0, 1);
+    if (strcmp(o, "created") == 0) {
+        char loc[64];
+        snprintf(loc, sizeof(loc), "/v1/visits/%s", c->id);
+        H->resp_header(req, "Location", loc);
+        vs_reply_text(req, 201, H->dbres_value(res, 0, 2));
+    } else if (strcmp(o, "ok") == 0) {
+        vs_reply_text(req, 200, H->dbres_value(res, 0, 2));
+    } else if (strcmp(o, "not_found") == 0) {
+        H->reply_error(req, 404, "not_found", NULL, "no such %s", c->what);
+    } else if (strcmp(o, "not_owner") == 0) {
+        H->reply_error(req, 403, "forbidden", NULL, "only the landlord answers a visit request");
+    } else if (strcmp(o, "own") == 0) {
+        H->reply_error(req, 409, "own_slot", NULL, "this is your own slot");
+    } else if (strcmp(o, "taken") == 0) {
+        H->reply_error(req, 409, "slot_taken", NULL, "another tenant has this slot");
+    } else if (strcmp(o, "started") == 0) {
+        H->reply_error(req, 409, "visit_started", NULL, "the slot has already begun");
+    } else if (strcmp(o, "state") == 0) {
+        H->reply_error(req, 409, "invalid_state", NULL, "the visit is %s", detail);
+    } else {
+        H->log(vs_g.self, RZ_LOG_ERROR, "visit: unexpected outcome %s", o);
+        H->reply_error(req, 500, "internal", NULL, "changing the visit failed");
+    }
+}
+
+/* Run sql with ($1 path id, $2 caller, then extra..., now, traceparent). */
+static void run(rz_req_t *req, const char *what, const char *sql, const char *extra)
+{
+    const char *id = H->req_param(req, "id"), *user = vs_caller(req);
+    call_t *c = user ? vs_alloc(req, sizeof(*c)) : NULL;
+    if (!c)
+        return;
+    if (!vs_is_uuid(id)) {
+        H->reply_error(req, 404, "not_found", NULL, "no such %s", what);
+        return;
+    }
+    c->req = req;
+    c->what = what;
+    vs_i64(H->now_ms(), c->now);
+    c->q = (vs_sql_t){.sql = sql, .cb = answered, .udata = c};
+    int n = 0;
+    if (strcmp(what, "slot") == 0) { /* a new visit: its id first */
+        vs_uuid(c->id);
+        c->q.p[n++] = c->id;
+    }
+    c->q.p[n++] = id;
+    c->q.p[n++] = user;
+    if (extra)
+        c->q.p[n++] = extra;
+    c->q.p[n++] = c->now;
+    c->q.p[n++] = vs_traceparent(req);
+    c->q.n = n;
+    int rc = vs_sql_run(&c->q);
+    if (rc != RZ_OK)
+        vs_call_failed(req, rc, "the database");
+}
+
+void h_visit_request(rz_req_t *req, void *u)
+{
+    run(req, "slot", "SELECT o_outcome, o_detail, o_body FROM visit.request($1::uuid, $2::uuid, "
+                     "$3::uuid, $4::bigint, $5)", NULL);
+}
+
+static const char answer_sql[] = "SELECT o_outcome, o_detail, o_body FROM visit.answer($1::uuid, "
+                                 "$2::uuid, $3::boolean, $4::bigint, $5)";
+void h_visit_confirm(rz_req_t *req, void *u) { run(req, "visit", answer_sql, "true"); }
+void h_visit_decline(rz_req_t *req, void *u) { run(req, "visit", answer_sql, "false"); }
+
+void h_visit_cancel(rz_req_t *req, void *u)
+{
+    run(req, "visit", "SELECT o_outcome, o_detail, o_body FROM visit.cancel($1::uuid, $2::uuid, "
+                      "$3::bigint, $4)", NULL);
+}
+
+static void got(rz_dbres_t *res, void *u)
+{
+    call_t *c = u;
+    if (vs_db_failed(c->req, res, "reading visits"))
+        return;
+    if (H->dbres_rows(res) != 1 || H->dbres_isnull(res, 0, 0)) {
+        H->reply_error(c->req, 404, "not_found", NULL, "no such visit");
+        return;
+    }
+    vs_reply_text(c->req, 200, H->dbres_value(res, 0, 0));
+}
+
+static void fetch(rz_req_t *req, const char *sql, const char *id)
+{
+    const char *user = vs_caller(req);
+    call_t *c = user ? vs_alloc(req, sizeof(*c)) : NULL;
+    if (!c)
+        return;
+    c->req = req;
+    c->q = (vs_sql_t){.sql = sql, .n = id ? 2 : 1, .p = {user, id}, .flags = RZ_DB_READONLY, .cb = got,
+                      .udata = c};
+    int rc = vs_sql_run(&c->q);
+    if (rc != RZ_OK)
+        vs_call_failed(req, rc, "the database");
+}
+
+void h_visit_get(rz_req_t *req, void *u)
+{
+    const char *id = H->req_param(req, "id");
+    if (!vs_is_uuid(id)) {
+        H->reply_error(req, 404, "not_found", NULL, "no such visit");
+        return;
+    }
+    fetch(req, "SELECT visit.doc(v)::text FROM visit.visits v WHERE v.id = $2::uuid "
+              "AND (v.tenant_id = $1::uuid OR v.landlord_id = $1::uuid)", id);
+}
+
+void h_visit_list(rz_req_t *req, void *u)
+{
+    fetch(req, "SELECT json_build_object('items', coalesce(json_agg(d ORDER BY c DESC, i DESC), "
+              "'[]'), 'next_cursor', NULL)::text FROM (SELECT visit.doc(v) d, v.created_at c, "
+              "v.id i FROM visit.visits v WHERE (v.tenant_id = $1::uuid OR v.landlord_id = "
+              "$1::uuid) ORDER BY v.created_at DESC, v.id DESC "
+              "LIMIT 100) t", NULL);
+}
