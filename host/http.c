@@ -876,6 +876,8 @@ const char *rz__svc_req_query(rz_req_t *req, const char *name)
     return NULL;
 }
 
+const char *rz__svc_req_query_string(rz_req_t *req) { return req->query ? req->query : ""; }
+
 const char *rz__svc_req_header(rz_req_t *req, const char *name)
 {
     size_t nl = name ? strlen(name) : 0;

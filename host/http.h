@@ -52,6 +52,7 @@ const char *rz__svc_req_path(rz_req_t *req);
 const char *rz__svc_req_param(rz_req_t *req, const char *name);
 const char *rz__svc_req_query(rz_req_t *req, const char *name);
 const char *rz__svc_req_header(rz_req_t *req, const char *name);
+const char *rz__svc_req_query_string(rz_req_t *req);
 const void *rz__svc_req_body(rz_req_t *req, size_t *len);
 cJSON *rz__svc_req_json(rz_req_t *req);
 const char *rz__svc_req_id(rz_req_t *req);

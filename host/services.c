@@ -180,6 +180,7 @@ static const rz_host_t table = {
     .ws_get_data = rz__svc_ws_get_data,
     .ws_set_data = rz__svc_ws_set_data,
     .ws_close = rz__svc_ws_close,
+    .req_query_string = rz__svc_req_query_string,
 };
 
 const rz_host_t *rz__host_table(void) { return &table; }

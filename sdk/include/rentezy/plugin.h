@@ -337,6 +337,11 @@ struct rz_host {
     void *(*ws_get_data)(rz_ws_t *ws, rz_plugin_t *self);
     void (*ws_set_data)(rz_ws_t *ws, rz_plugin_t *self, void *data);
     void (*ws_close)(rz_ws_t *ws, int code, const char *reason);
+
+    /* == since 1.1: the request, continued ===================================
+     * The raw query string (after '?', not decoded), "" when there is none:
+     * lets a route refuse parameters it does not know. */
+    const char *(*req_query_string)(rz_req_t *req);
 };
 
 #ifdef __cplusplus

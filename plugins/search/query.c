@@ -1,0 +1,622 @@
+/*
+ * query.c — evaluating a query: text, then one pass over the candidates
+ * that applies every filter, counts the facets and keeps the best hits.
+ *
+ * Text.  Each query word becomes a set of term expansions (the exact term,
+ * then typo and prefix variants, each with a weight); a doc must match every
+ * word (AND) through any of its expansions.  Words run rarest first: the
+ * first sets a bitset of candidates and their scores, each later one keeps
+ * the candidates it also matches.  Later words skip whole postings blocks
+ * that hold no candidate, so a rare word makes the common ones cheap.
+ *
+ * Scoring is BM25 with field boosts (title 3, neighbourhood/city 2,
+ * amenities 1.5, presence only; the description with its term frequency and
+ * length normalisation), times the expansion's weight (exact 1, prefix 0.8,
+ * one typo 0.6, two 0.4).
+ *
+ * Filters and facets.  The candidate pass computes for each doc which
+ * filter groups it fails.  A multi-select facet (type) and the range facets
+ * (bedrooms, price) count the docs that fail nothing but their own group, so
+ * a facet shows what choosing another value would give; amenities are
+ * "all of", so their facet counts within the full result (what adding one
+ * more would leave).
+ *
+ * Without text, candidates come from the grid cells the geo shape covers,
+ * or from every doc.
+ */
+#include "sx.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_EXP 32
+#define PREFIX_EXP 24
+#define FUZZY_EXP 16
+#define W_EXACT 1.0f
+#define W_PREFIX 0.8f
+#define W_TYPO1 0.6f
+#define W_TYPO2 0.4f
+#define BM25_K1 1.2
+#define BM25_B 0.75
+
+typedef struct qexp {
+    uint32_t term;
+    float weight;
+} qexp_t;
+
+typedef struct qword {
+    qexp_t e[MAX_EXP];
+    int n;
+    uint64_t cost;
+} qword_t;
+
+struct sx_searcher {
+    uint64_t *acc, *cur; /* candidate bitsets */
+    uint32_t words;      /* uint64 words in each */
+    float *score;
+    uint32_t scorecap;
+    qword_t w[SX_Q_WORDS];
+    sx_token_t tok[SX_Q_WORDS * 2];
+    int ntok;
+};
+
+sx_searcher_t *sx_searcher_new(void) { return sx_calloc(1, sizeof(sx_searcher_t)); }
+
+void sx_searcher_free(sx_searcher_t *s)
+{
+    if (!s)
+        return;
+    sx_free(s->acc);
+    sx_free(s->cur);
+    sx_free(s->score);
+    sx_free(s);
+}
+
+static int searcher_fit(sx_searcher_t *s, uint32_t ndocs)
+{
+    uint32_t words = ndocs / 64 + 1;
+    if (words > s->words) {
+        uint64_t *a = sx_realloc(s->acc, (size_t)words * 8), *c;
+        if (!a)
+            return SX_ENOMEM;
+        s->acc = a;
+        if (!(c = sx_realloc(s->cur, (size_t)words * 8)))
+            return SX_ENOMEM;
+        s->cur = c;
+        s->words = words;
+    }
+    if (ndocs > s->scorecap) {
+        float *f = sx_realloc(s->score, (size_t)ndocs * sizeof(float));
+        if (!f)
+            return SX_ENOMEM;
+        s->score = f;
+        s->scorecap = ndocs;
+    }
+    return 0;
+}
+
+void sx_query_init(sx_query_t *q)
+{
+    memset(q, 0, sizeof(*q)); /* padding too: sx_query_hash hashes the bytes */
+    q->price_min = q->price_max = -1;
+    q->bedrooms_min = q->bathrooms_min_x2 = q->guests = -1;
+    q->instant_book = -1;
+    q->check_in = q->check_out = -1;
+    q->limit = 20;
+}
+
+uint32_t sx_query_hash(const sx_query_t *q)
+{
+    sx_query_t c = *q;
+    c.limit = 0;
+    c.has_cursor = 0;
+    memset(&c.cursor, 0, sizeof(c.cursor));
+    return (uint32_t)sx_hash(&c, sizeof(c));
+}
+
+int64_t sx_price_bucket_min(int b)
+{
+    static const int steps[3] = {1, 2, 5};
+    if (b <= 0)
+        return 0;
+    int64_t v = 1000 * steps[(b - 1) % 3];
+    for (int i = 0; i < (b - 1) / 3; i++)
+        v *= 10;
+    return v;
+}
+
+static int price_bucket(int64_t p)
+{
+    static int64_t edge[SX_PRICE_BUCKETS];
+    if (!edge[1]) /* idempotent: racing threads write the same values */
+        for (int b = 0; b < SX_PRICE_BUCKETS; b++)
+            edge[b] = sx_price_bucket_min(b);
+    int lo = 0, hi = SX_PRICE_BUCKETS - 1;
+    while (lo < hi) { /* the last edge <= p */
+        int m = (lo + hi + 1) / 2;
+        if (edge[m] <= p)
+            lo = m;
+        else
+            hi = m - 1;
+    }
+    return lo;
+}
+
+/* ---- the words of q ------------------------------------------------------ */
+
+static int collect_token(const sx_token_t *t, void *u)
+{
+    sx_searcher_t *s = u;
+    if (s->ntok < (int)(sizeof(s->tok) / sizeof(s->tok[0])))
+        s->tok[s->ntok++] = *t;
+    return 0;
+}
+
+static void add_exp(qword_t *w, uint32_t term, float weight)
+{
+    for (int i = 0; i < w->n; i++) {
+        if (w->e[i].term == term) {
+            if (weight > w->e[i].weight)
+                w->e[i].weight = weight;
+            return;
+        }
+    }
+    if (w->n < MAX_EXP)
+        w->e[w->n++] = (qexp_t){term, weight};
+}
+
+typedef struct fuzzctx {
+    qexp_t found[FUZZY_EXP];
+    int n;
+    const sx_termdict_t *d;
+} fuzzctx_t;
+
+static void on_fuzzy(uint32_t id, int dist, void *u)
+{
+    fuzzctx_t *f = u;
+    if (dist == 0)
+        return;
+    qexp_t e = {id, dist == 1 ? W_TYPO1 : W_TYPO2};
+    /* keep the best: nearer first, then more frequent */
+    int at = f->n;
+    if (f->n == FUZZY_EXP) {
+        qexp_t *last = &f->found[FUZZY_EXP - 1];
+        if (e.weight < last->weight ||
+            (e.weight == last->weight && f->d->post[id].n <= f->d->post[last->term].n))
+            return;
+        at = FUZZY_EXP - 1;
+    } else {
+        f->n++;
+    }
+    while (at > 0 && (f->found[at - 1].weight < e.weight ||
+                      (f->found[at - 1].weight == e.weight &&
+                       f->d->post[f->found[at - 1].term].n < f->d->post[id].n))) {
+        f->found[at] = f->found[at - 1];
+        at--;
+    }
+    f->found[at] = e;
+}
+
+static int cmp_exp(const void *a, const void *b)
+{
+    float x = ((const qexp_t *)a)->weight, y = ((const qexp_t *)b)->weight;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int cmp_cost(const void *a, const void *b)
+{
+    uint64_t x = ((const qword_t *)a)->cost, y = ((const qword_t *)b)->cost;
+    return x < y ? -1 : x > y;
+}
+
+/* Parse q into s->w; returns the word count, or -1 when a word matches no term. */
+static int plan_words(const sx_index_t *ix, sx_searcher_t *s, const char *q, sx_result_t *out)
+{
+    const sx_termdict_t *d = &ix->terms;
+    size_t qn = strlen(q);
+    s->ntok = 0;
+    sx_tokenize(q, qn, collect_token, s);
+    int nw = 0, empty = 0;
+    for (int i = 0; i < s->ntok && nw < SX_Q_WORDS; i++) {
+        const sx_token_t *t = &s->tok[i];
+        if (t->kind == SX_TOK_CJK1) { /* a unigram only for a lone character */
+            int lone = 1;
+            for (int j = 0; j < s->ntok; j++)
+                if (s->tok[j].kind == SX_TOK_CJK2 && s->tok[j].run == t->run)
+                    lone = 0;
+            if (!lone)
+                continue;
+        }
+        qword_t *w = &s->w[nw];
+        w->n = 0;
+        uint32_t id = sx_term_find(d, t->text, t->len);
+        if (id != SX_NONE)
+            add_exp(w, id, W_EXACT);
+        if (t->kind == SX_TOK_WORD) {
+            int last = i == s->ntok - 1 && t->end == qn; /* still being typed */
+            if (last && !d->dirty) {
+                uint32_t lo, hi;
+                sx_term_prefix_range(d, t->text, t->len, &lo, &hi);
+                /* the most frequent completions: what the typist most likely means */
+                uint32_t best[PREFIX_EXP];
+                int nb = 0;
+                for (uint32_t k = lo; k < hi; k++) {
+                    uint32_t tid = d->sorted[k], df = d->post[tid].n;
+                    if (tid == id || df == 0)
+                        continue;
+                    if (nb == PREFIX_EXP && d->post[best[nb - 1]].n >= df)
+                        continue; /* full, and this one is rarer than the rarest kept */
+                    int at = nb < PREFIX_EXP ? nb++ : PREFIX_EXP - 1;
+                    while (at > 0 && d->post[best[at - 1]].n < df) {
+                        best[at] = best[at - 1];
+                        at--;
+                    }
+                    best[at] = tid;
+                }
+                for (int k = 0; k < nb; k++)
+                    add_exp(w, best[k], W_PREFIX);
+            }
+            int typos = sx_typos_allowed(t->len);
+            if (typos) {
+                fuzzctx_t f = {.n = 0, .d = d};
+                sx_fuzzy_find(&ix->fuzzy, d, t->text, t->len, typos, on_fuzzy, &f);
+                for (int k = 0; k < f.n; k++)
+                    add_exp(w, f.found[k].term, f.found[k].weight);
+            }
+        }
+        qsort(w->e, (size_t)w->n, sizeof(w->e[0]), cmp_exp);
+        w->cost = 0;
+        for (int k = 0; k < w->n; k++) {
+            w->cost += d->post[w->e[k].term].n;
+            if (out->nhterms < (int)(sizeof(out->hterms) / sizeof(out->hterms[0])))
+                out->hterms[out->nhterms++] = w->e[k].term;
+        }
+        if (w->n == 0)
+            empty = 1;
+        nw++;
+    }
+    if (empty)
+        return -1;
+    qsort(s->w, (size_t)nw, sizeof(s->w[0]), cmp_cost);
+    return nw;
+}
+
+/* ---- text evaluation ------------------------------------------------------- */
+
+static inline int bit(const uint64_t *b, uint32_t i) { return (int)((b[i >> 6] >> (i & 63)) & 1); }
+static inline void setbit(uint64_t *b, uint32_t i) { b[i >> 6] |= 1ull << (i & 63); }
+
+static int any_bits(const uint64_t *b, uint32_t lo, uint32_t hi) /* [lo, hi) */
+{
+    if (lo >= hi)
+        return 0;
+    uint32_t wl = lo >> 6, wh = (hi - 1) >> 6;
+    uint64_t ml = ~0ull << (lo & 63), mh = ~0ull >> (63 - ((hi - 1) & 63));
+    if (wl == wh)
+        return (b[wl] & ml & mh) != 0;
+    if (b[wl] & ml)
+        return 1;
+    for (uint32_t w = wl + 1; w < wh; w++)
+        if (b[w])
+            return 1;
+    return (b[wh] & mh) != 0;
+}
+
+static int field_match(uint8_t fl, unsigned fields)
+{
+    return !fields || (fl & fields & 7) || ((fields & SX_F_DESC) && (fl >> SX_TF_SHIFT));
+}
+
+static float posting_score(const sx_index_t *ix, uint32_t doc, uint8_t fl, float widf, double avgdl)
+{
+    double f = 0;
+    if (fl & SX_F_TITLE)
+        f += 3.0;
+    if (fl & SX_F_PLACE)
+        f += 2.0;
+    if (fl & SX_F_AMENITY)
+        f += 1.5;
+    unsigned tf = fl >> SX_TF_SHIFT;
+    if (tf) {
+        double norm = BM25_K1 * (1 - BM25_B + BM25_B * ix->desclen[doc] / avgdl);
+        f += tf * (BM25_K1 + 1) / (tf + norm);
+    }
+    return (float)(widf * f);
+}
+
+static void eval_text(const sx_index_t *ix, sx_searcher_t *s, int nw, unsigned fields)
+{
+    const sx_termdict_t *d = &ix->terms;
+    double n = ix->nlive ? ix->nlive : 1;
+    double avgdl = ix->nlive && ix->desclen_sum ? (double)ix->desclen_sum / ix->nlive : 1.0;
+    uint32_t docs[SX_BLOCK];
+    uint8_t fl[SX_BLOCK];
+    memset(s->acc, 0, (size_t)s->words * 8);
+    for (int wi = 0; wi < nw; wi++) {
+        const qword_t *w = &s->w[wi];
+        uint64_t *dst = wi == 0 ? s->acc : s->cur;
+        if (wi > 0)
+            memset(dst, 0, (size_t)s->words * 8);
+        for (int k = 0; k < w->n; k++) {
+            const sx_postings_t *p = &d->post[w->e[k].term];
+            double df = p->n < n ? p->n : n;
+            float widf = (float)(w->e[k].weight * log(1.0 + (n - df + 0.5) / (df + 0.5)));
+            for (uint32_t b = 0; b < p->nblk; b++) {
+                if (wi > 0) {
+                    uint32_t end = b + 1 < p->nblk ? p->blk[2 * (b + 1)] : p->last_doc + 1;
+                    if (!any_bits(s->acc, p->blk[2 * b], end))
+                        continue; /* no candidate in this block: do not even decode it */
+                }
+                uint32_t cnt = sx_postings_block(p, b, docs, fl);
+                for (uint32_t i = 0; i < cnt; i++) {
+                    uint32_t doc = docs[i];
+                    if (!field_match(fl[i], fields) || bit(dst, doc))
+                        continue; /* a better expansion matched it already */
+                    if (wi == 0) {
+                        setbit(dst, doc);
+                        s->score[doc] = posting_score(ix, doc, fl[i], widf, avgdl);
+                    } else if (bit(s->acc, doc)) {
+                        setbit(dst, doc);
+                        s->score[doc] += posting_score(ix, doc, fl[i], widf, avgdl);
+                    }
+                }
+            }
+        }
+        if (wi > 0) {
+            uint64_t *t = s->acc;
+            s->acc = s->cur;
+            s->cur = t;
+        }
+    }
+}
+
+/* ---- the candidate pass ---------------------------------------------------- */
+
+enum { FAIL_TYPE = 1, FAIL_BED = 2, FAIL_PRICE = 4 };
+
+typedef struct pass {
+    const sx_index_t *ix;
+    const sx_query_t *q;
+    sx_result_t *out;
+    const float *score;
+    int sort, text;
+    int cap;            /* hits to keep: limit + 1 */
+    /* geo prefilter, in microdegrees */
+    int32_t glat0, glat1, glon0, glon1;
+    int gbox, gwrap;
+    int32_t plat0, plat1, plon0, plon1;
+    double cos_lat;
+} pass_t;
+
+static inline int before(double ka, uint64_t ta, double kb, uint64_t tb)
+{
+    return ka < kb || (ka == kb && ta < tb);
+}
+
+/* hits[0..n) is a max-heap on (key, tie): the worst kept hit on top */
+static void heap_push(pass_t *p, sx_hit_t h)
+{
+    sx_result_t *r = p->out;
+    sx_hit_t *a = r->hits;
+    if (r->nhits == p->cap) {
+        if (!before(h.key, h.tie, a[0].key, a[0].tie))
+            return;
+        int i = 0; /* replace the top and sift down */
+        for (;;) {
+            int l = 2 * i + 1, m = i;
+            sx_hit_t *cand = &h;
+            if (l < r->nhits && before(cand->key, cand->tie, a[l].key, a[l].tie))
+                m = l, cand = &a[l];
+            if (l + 1 < r->nhits && before(cand->key, cand->tie, a[l + 1].key, a[l + 1].tie))
+                m = l + 1;
+            if (m == i)
+                break;
+            a[i] = a[m];
+            i = m;
+        }
+        a[i] = h;
+        return;
+    }
+    int i = r->nhits++;
+    while (i > 0) {
+        int up = (i - 1) / 2;
+        if (!before(a[up].key, a[up].tie, h.key, h.tie))
+            break;
+        a[i] = a[up];
+        i = up;
+    }
+    a[i] = h;
+}
+
+static inline void visit(pass_t *p, uint32_t doc)
+{
+    const sx_index_t *ix = p->ix;
+    const sx_query_t *q = p->q;
+    if (!(ix->flags[doc] & SX_DOC_LIVE))
+        return;
+    int32_t la = ix->lat6[doc], lo = ix->lon6[doc];
+    double dist = -1;
+    if (p->gbox) {
+        if (la < p->glat0 || la > p->glat1)
+            return;
+        if (p->gwrap ? (lo < p->glon0 && lo > p->glon1) : (lo < p->glon0 || lo > p->glon1))
+            return;
+    }
+    if (q->has_center && q->radius_km > 0) {
+        dist = sx_haversine_km(q->lat, q->lon, la / 1e6, lo / 1e6);
+        if (dist > q->radius_km)
+            return;
+    }
+    if (q->npoly) {
+        if (la < p->plat0 || la > p->plat1 || lo < p->plon0 || lo > p->plon1)
+            return;
+        if (!sx_point_in_poly(la / 1e6, lo / 1e6, q->poly_lat, q->poly_lon, q->npoly))
+            return;
+    }
+    uint8_t fl = ix->flags[doc];
+    if (q->instant_book >= 0 && !!(fl & SX_DOC_INSTANT) != q->instant_book)
+        return;
+    if (q->amenities && (ix->amen[doc] & q->amenities) != q->amenities)
+        return;
+    if (q->bathrooms_min_x2 >= 0 && (ix->bath2[doc] == 255 || ix->bath2[doc] < q->bathrooms_min_x2))
+        return;
+    if (q->guests >= 0 && (ix->guests[doc] == 255 || ix->guests[doc] < q->guests))
+        return;
+    if (q->check_in >= 0 && (fl & SX_DOC_RANGES)) {
+        const sx_listing_t *l = &ix->l[ix->listing[doc]];
+        if (l->nranges && sx_ranges_overlap(l->ranges, l->nranges, q->check_in, q->check_out))
+            return;
+    }
+    unsigned fails = 0;
+    uint8_t t = ix->type[doc], bed = ix->bedrooms[doc];
+    int64_t price = q->price_period == SX_PERIOD_MONTHLY ? ix->monthly[doc] : ix->nightly[doc];
+    if (q->types && (t == 255 || !((q->types >> t) & 1)))
+        fails |= FAIL_TYPE;
+    if (q->bedrooms_min >= 0 && (bed == 255 || bed < q->bedrooms_min))
+        fails |= FAIL_BED;
+    if ((q->price_min >= 0 && (price <= 0 || price < q->price_min)) ||
+        (q->price_max >= 0 && (price <= 0 || price > q->price_max)))
+        fails |= FAIL_PRICE;
+    sx_result_t *r = p->out;
+    if (q->facets) {
+        if ((q->facets & SX_FACET_TYPE) && !(fails & ~FAIL_TYPE) && t != 255)
+            r->f_type[t]++;
+        if ((q->facets & SX_FACET_BEDROOMS) && !(fails & ~FAIL_BED) && bed != 255)
+            r->f_bedrooms[bed > 5 ? 5 : bed]++;
+        if ((q->facets & SX_FACET_PRICE) && !(fails & ~FAIL_PRICE) && price > 0)
+            r->f_price[price_bucket(price)]++;
+    }
+    if (fails)
+        return;
+    r->total++;
+    if (q->facets & SX_FACET_AMENITIES)
+        for (uint32_t m = ix->amen[doc]; m; m &= m - 1)
+            r->f_amen[__builtin_ctz(m)]++;
+    double key;
+    switch (p->sort) {
+    case SX_SORT_PRICE_ASC: key = price > 0 ? (double)price : INFINITY; break;
+    case SX_SORT_PRICE_DESC: key = price > 0 ? -(double)price : INFINITY; break;
+    case SX_SORT_NEWEST: key = -(double)ix->listed[doc]; break;
+    case SX_SORT_DISTANCE:
+        key = dist >= 0 ? dist : sx_haversine_km(q->lat, q->lon, la / 1e6, lo / 1e6);
+        break;
+    default: key = -(double)p->score[doc]; break;
+    }
+    sx_result_t *rr = p->out;
+    if (rr->nhits == p->cap && !before(key, ix->tie[doc], rr->hits[0].key, rr->hits[0].tie))
+        return; /* not better than the worst kept: the common case, decided early */
+    if (q->has_cursor && !before(q->cursor.key, q->cursor.tie, key, ix->tie[doc]))
+        return; /* on an earlier page */
+    heap_push(p, (sx_hit_t){.doc = doc, .key = key, .tie = ix->tie[doc],
+                            .score = p->text ? p->score[doc] : 0});
+}
+
+static void visit_cell(const uint32_t *docs, uint32_t n, int32_t clat, int32_t clon, void *u)
+{
+    (void)clat, (void)clon;
+    for (uint32_t i = 0; i < n; i++)
+        visit(u, docs[i]);
+}
+
+static int cmp_hits(const void *a, const void *b)
+{
+    const sx_hit_t *x = a, *y = b;
+    return before(x->key, x->tie, y->key, y->tie) ? -1 : 1;
+}
+
+static int32_t e6(double deg) { return (int32_t)floor(deg * 1e6); }
+
+int sx_search(const sx_index_t *ix, sx_searcher_t *s, const sx_query_t *q, sx_result_t *out)
+{
+    memset(out, 0, offsetof(sx_result_t, hits));
+    out->nhits = 0;
+    out->has_next = 0;
+    memset(out->f_type, 0, sizeof(*out) - offsetof(sx_result_t, f_type));
+    if (searcher_fit(s, ix->ndocs) < 0)
+        return SX_ENOMEM;
+    pass_t p = {.ix = ix, .q = q, .out = out, .score = s->score, .cap = q->limit + 1};
+    int nw = 0;
+    if (q->q[0]) {
+        nw = plan_words(ix, s, q->q, out);
+        if (nw < 0)
+            goto done; /* a word with no match anywhere: nothing matches */
+    }
+    p.text = nw > 0;
+    p.sort = q->sort;
+    if (p.sort == SX_SORT_RELEVANCE && !p.text)
+        p.sort = q->has_center ? SX_SORT_DISTANCE : SX_SORT_NEWEST;
+    /* the geo prefilter box: the circle's, else the viewport's */
+    double bs = 0, bw = 0, bn = 0, be = 0;
+    if (q->has_center && q->radius_km > 0) {
+        double dlat = q->radius_km / 111.19 + 1e-6, c = cos(q->lat * M_PI / 180);
+        double dlon = c > 1e-6 ? q->radius_km / (111.19 * c) + 1e-6 : 360;
+        bs = q->lat - dlat, bn = q->lat + dlat, bw = q->lon - dlon, be = q->lon + dlon;
+        if (bs < -90)
+            bs = -90;
+        if (bn > 90)
+            bn = 90;
+        if (dlon >= 180)
+            bw = -180, be = 180;
+        else if (bw < -180)
+            bw += 360; /* crosses the antimeridian: wraps */
+        else if (be > 180)
+            be -= 360;
+        p.gbox = 1;
+    } else if (q->has_bbox) {
+        bs = q->south, bn = q->north, bw = q->west, be = q->east;
+        p.gbox = 1;
+    }
+    if (p.gbox) {
+        p.glat0 = e6(bs), p.glat1 = e6(bn) + 1, p.glon0 = e6(bw), p.glon1 = e6(be) + 1;
+        p.gwrap = bw > be;
+    }
+    if (q->npoly) {
+        double a0 = 90, a1 = -90, o0 = 180, o1 = -180;
+        for (int i = 0; i < q->npoly; i++) {
+            a0 = fmin(a0, q->poly_lat[i]), a1 = fmax(a1, q->poly_lat[i]);
+            o0 = fmin(o0, q->poly_lon[i]), o1 = fmax(o1, q->poly_lon[i]);
+        }
+        p.plat0 = e6(a0), p.plat1 = e6(a1) + 1, p.plon0 = e6(o0), p.plon1 = e6(o1) + 1;
+        if (!p.gbox) /* the cells to visit; visit() checks the polygon's box itself */
+            bs = a0, bn = a1, bw = o0, be = o1;
+    }
+    if (p.text) {
+        eval_text(ix, s, nw, q->fields);
+        for (uint32_t w = 0; w < s->words; w++)
+            for (uint64_t m = s->acc[w]; m; m &= m - 1)
+                visit(&p, w * 64 + (uint32_t)__builtin_ctzll(m));
+    } else if (p.gbox || q->npoly) {
+        /* a box of more cells than docs is cheaper to scan */
+        double cells = ((bn - bs) / SX_CELL_DEG + 1) *
+                       ((bw > be ? be + 360 - bw : be - bw) / SX_CELL_DEG + 1);
+        if (cells > ix->ndocs / 4.0 + 64) {
+            for (uint32_t d = 0; d < ix->ndocs; d++)
+                visit(&p, d);
+        } else if (bw > be) {
+            sx_cells_box(&ix->cells, bs, bw, bn, 180, visit_cell, &p);
+            sx_cells_box(&ix->cells, bs, -180, bn, be, visit_cell, &p);
+        } else {
+            sx_cells_box(&ix->cells, bs, bw, bn, be, visit_cell, &p);
+        }
+    } else {
+        for (uint32_t d = 0; d < ix->ndocs; d++)
+            visit(&p, d);
+    }
+done:
+    qsort(out->hits, (size_t)out->nhits, sizeof(out->hits[0]), cmp_hits);
+    if (out->nhits > q->limit) {
+        out->nhits = q->limit;
+        out->has_next = 1;
+        const sx_hit_t *last = &out->hits[q->limit - 1];
+        out->next = (sx_cursor_t){.key = last->key, .tie = last->tie,
+                                  .qhash = sx_query_hash(q), .sort = q->sort};
+    }
+    for (int i = 0; i < out->nhits; i++) {
+        sx_hit_t *h = &out->hits[i];
+        h->distance_km = q->has_center ? sx_haversine_km(q->lat, q->lon, ix->lat6[h->doc] / 1e6,
+                                                         ix->lon6[h->doc] / 1e6)
+                                       : -1;
+    }
+    return SX_OK;
+}
