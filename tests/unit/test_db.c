@@ -246,9 +246,13 @@ START_TEST(test_db_readonly_goes_to_replica_with_fallback)
     static const char who[] = "SELECT current_setting('application_name')";
     got_t g = query(base, 0, who, 0, NULL);
     ck_assert_str_eq(g.v[0], "rentezyd");
-    /* The replica pool may still be connecting: wait for it to answer. */
-    for (int i = 0; i < 100 && strcmp(g.v[0], "rz_test_replica") != 0; i++)
+    /* The replica pool may still be connecting (slowly under sanitizers):
+     * give it up to five seconds to answer. */
+    for (int i = 0; i < 250 && strcmp(g.v[0], "rz_test_replica") != 0; i++) {
         g = query(base, RZ_DB_READONLY, who, 0, NULL);
+        if (strcmp(g.v[0], "rz_test_replica") != 0)
+            usleep(20000);
+    }
     ck_assert_str_eq(g.v[0], "rz_test_replica");
     t_db_down(base);
 
