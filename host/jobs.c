@@ -60,12 +60,15 @@ static struct {
     char me[128];        /* locked_by: host:pid */
     char *keys;          /* text[] literal of our "plugin/kind" keys, owned */
     int claiming, again, last_full;
+    int asked;           /* LIMIT of the claim in flight */
     int sched_state;     /* 0 not synced, 1 syncing, 2 synced */
     struct joblist running;
     int inflight;
     struct joblist finished; /* done, waiting for the next flush */
     int nfinished;
     int stopping;
+    int draining;        /* rz__jobs_drain: claim nothing more */
+    int recording;       /* done / retry UPDATEs in flight */
     /* figures */
     uint64_t claimed, completed, retried, died, errors;
     int64_t stats_at, cleanup_at;  /* monotonic ms */
@@ -291,6 +294,8 @@ static void claim(void);
 static void on_flushed(rz_dbres_t *res, void *arg)
 {
     flush_t *f = arg;
+    if (J.base)
+        J.recording--;
     if (rz__svc_dbres_status(res) != RZ_OK) {
         /* The jobs stay 'running' until their lease ends; then they run again. */
         J.errors++;
@@ -342,6 +347,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     const char *p[] = {now, ids, J.me};
     int rc = rz__svc_db_query(NULL, 0, sql, 3, p, on_flushed, f);
     free(ids);
+    if (rc == RZ_OK)
+        J.recording++;
     if (rc != RZ_OK) {
         J.errors++;
         rz__log(RZ_LOG_WARN, "jobs", "cannot mark %d jobs done: database unavailable", f->n);
@@ -357,6 +364,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 static void on_retried(rz_dbres_t *res, void *arg)
 {
     rz_job_t *j = arg;
+    if (J.base)
+        J.recording--;
     if (rz__svc_dbres_status(res) != RZ_OK) {
         J.errors++;
         rz__log(RZ_LOG_WARN, "jobs", "cannot reschedule job %lld: %s", (long long)j->id,
@@ -430,6 +439,8 @@ void rz__svc_job_done(rz_job_t *job, int result, const char *error)
     if (rz__svc_db_query(NULL, 0, retry_sql, 7, p, on_retried, job) != RZ_OK) {
         J.errors++;
         job_free(job); /* its lease will run out and it will be retried */
+    } else {
+        J.recording++;
     }
     if (J.last_full)
         claim();
@@ -472,7 +483,11 @@ static void on_claimed(rz_dbres_t *res, void *arg)
         batch[m++] = j;
     }
     J.claimed += (uint64_t)m;
-    J.last_full = n > 0 && n >= opts.batch - J.inflight + m;
+    /* Full when the claim got every job it asked for: more may be due.
+     * (Not "free slots now": handlers that finished while the claim was in
+     * flight freed slots, and counting them here stalled the loop until the
+     * next poll whenever handlers are asynchronous.) */
+    J.last_full = n > 0 && n >= J.asked;
     for (int i = 0; i < m; i++)
         batch[i]->k->fn(batch[i], batch[i]->k->udata);
     free(batch);
@@ -500,7 +515,7 @@ static void claim(void)
         "plugin || '/' || kind = ANY($2::text[]) "
         "ORDER BY run_at FOR UPDATE SKIP LOCKED LIMIT $5::int) "
         "RETURNING j.id, j.plugin, j.kind, j.payload::text, j.attempts";
-    if (!J.base || J.stopping || !J.keys)
+    if (!J.base || J.stopping || J.draining || !J.keys)
         return;
     if (J.claiming) {
         J.again = 1;
@@ -517,8 +532,10 @@ static void claim(void)
     const char *rp[] = {now, J.keys, max};
     const char *cp[] = {now, J.keys, J.me, lease, limit};
     rz_stmt_t st[] = {{reap_sql, 3, rp}, {claim_sql, 5, cp}};
-    if (rz__svc_db_tx(NULL, st, 2, on_claimed, NULL) == RZ_OK)
+    if (rz__svc_db_tx(NULL, st, 2, on_claimed, NULL) == RZ_OK) {
         J.claiming = 1;
+        J.asked = free_slots;
+    }
 }
 
 /* ---- housekeeping: lease renewal, figures, cleanup -------------------------------------------- */
@@ -612,7 +629,7 @@ static void on_synced(int ok)
 
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
-    if (J.stopping || !rz__db_ready())
+    if (J.stopping || J.draining || !rz__db_ready())
         return;
     if (rz__nscheds && J.sched_state == 0) {
         if (rz__sched_sync(on_synced) == 0)
@@ -631,6 +648,15 @@ void rz__jobs_kick(void)
 }
 
 int rz__jobs_inflight(void) { return J.inflight; }
+
+void rz__jobs_drain(void) { J.draining = 1; }
+
+int rz__jobs_busy(void)
+{
+    /* A claim in flight returns jobs leased to us; finished jobs not yet
+     * recorded would run again after their lease: wait for all of them. */
+    return J.claiming + J.inflight + J.nfinished + J.recording;
+}
 
 int rz__jobs_worker_start(struct event_base *base)
 {

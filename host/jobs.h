@@ -11,10 +11,11 @@
  * clock (rz__now_ms, which tests move), never with SQL now().
  *
  *   handler -> job_done(DONE)         -> 'done' (deleted after keep_done)
- *   handler -> job_done(RETRY | FAIL) -> 'due' again at now + backoff, where
+ *   handler -> job_done(RETRY)        -> 'due' again at now + backoff, where
  *              backoff = min(backoff_max, backoff_base * 2^(attempt-1)) +-20%,
  *              or 'dead' (kept, with last_error) once attempts reach
  *              max_attempts.
+ *   handler -> job_done(FAIL)         -> 'dead' at once, with last_error.
  * Delivery is at least once: handlers must be idempotent.
  *
  * Recurring schedules (rentezy.schedules) enqueue one job per occurrence,
@@ -64,6 +65,13 @@ void rz__jobs_worker_stop(void);
 void rz__jobs_kick(void);
 /* Handlers running in this worker. */
 int rz__jobs_inflight(void);
+/* Worker, when it starts draining: claim nothing more (no polls, no
+ * schedule ticks); running handlers finish and their outcome is recorded. */
+void rz__jobs_drain(void);
+/* Claims, handlers and outcome UPDATEs still in flight: the worker must not
+ * stop before this is 0, or the jobs stay leased to it until the lease ends
+ * (and finished ones run again). */
+int rz__jobs_busy(void);
 
 /* Prometheus text: due, running, retried, dead, lag of the oldest due job
  * (database-wide figures, refreshed every 5 s), and this worker's counters. */

@@ -31,7 +31,8 @@ static double drain_deadline;
 static void check_drained(evutil_socket_t fd, short what, void *arg)
 {
     if ((rz__http_connections() == 0 && rz__ws_connections() == 0 &&
-         rz__workpool_pending() == 0 && rz__bus_pending() == 0) ||
+         rz__workpool_pending() == 0 && rz__bus_pending() == 0 &&
+         (!rz__db_configured() || rz__jobs_busy() == 0)) ||
         rz__mono_sec() >= drain_deadline) {
         if (rz__http_connections() > 0)
             rz__log(RZ_LOG_WARN, "host", "shutdown_timeout reached with %zu connections open",
@@ -49,6 +50,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     rz__http_drain();
     rz__ws_drain();
     rz__bus_worker_drain();
+    if (rz__db_configured())
+        rz__jobs_drain(); /* claim nothing more; running jobs finish and are recorded */
     rz__plugins_stop();
     struct timeval tv = {0, 20 * 1000};
     drain_ev = event_new(base, -1, EV_PERSIST, check_drained, NULL);
