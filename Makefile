@@ -36,7 +36,7 @@ PLUGIN_LIBS    := $(shell pkg-config --libs libcjson libsodium libjwt 2>/dev/nul
 
 HOST_SRC   := $(filter-out host/main.c,$(wildcard host/*.c))
 HOST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(HOST_SRC))
-PLUGINS    := $(notdir $(wildcard plugins/*))
+PLUGINS    := $(filter-out common,$(notdir $(wildcard plugins/*)))
 PLUGIN_SO  := $(patsubst %,$(BUILD)/plugins/%.so,$(PLUGINS)) $(BUILD)/plugins/hello.so
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -69,9 +69,11 @@ $(BUILD)/rentezyd: $(BUILD)/host/main.o $(BUILD)/librzhost.a
 # Each plugin folder builds one .so from its *.c files; schema/*.sql files are
 # embedded with .incbin, so they are dependencies too.
 .SECONDEXPANSION:
-$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/*.json) sdk/include/rentezy/plugin.h
+# plugins/common holds helpers compiled (hidden) into every domain plugin.
+PLUGIN_COMMON := $(wildcard plugins/common/*.c) $(wildcard plugins/common/*.h)
+$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/*.json) $(PLUGIN_COMMON) sdk/include/rentezy/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_CFLAGS) -Iplugins/$* -o $@ $(filter %.c,$^) $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
+	$(CC) $(PLUGIN_CFLAGS) -Iplugins/$* -Iplugins/common -o $@ $(filter %.c,$^) $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
 
 # hello is the SDK's example; the in-tree build uses the same source.
 $(BUILD)/plugins/hello.so: sdk/examples/hello/hello.c sdk/include/rentezy/plugin.h

@@ -16,7 +16,7 @@
 
 typedef struct cal {
     rz_req_t *req;
-    bk_sql_t q;
+    rzu_sql_t q;
     char now[24];
 } cal_t;
 
@@ -82,7 +82,7 @@ static void listed(rz_dbres_t *res, void *u)
 {
     cal_t *c = u;
     rz_req_t *req = c->req;
-    if (bk_db_failed(req, res, "reading the calendar"))
+    if (rzu_db_failed(req, res, "reading the calendar"))
         return;
     int rows = H->dbres_rows(res);
     /* row 0 is the listing itself (kind 'listing'), when it is known */
@@ -96,7 +96,7 @@ static void listed(rz_dbres_t *res, void *u)
     int64_t now = H->now_ms() / 1000;
     int64_t day = now / 86400, sec = now % 86400;
     char d[11];
-    bk_date_str(day, d);
+    rzu_date_str(day, d);
     snprintf(stamp, sizeof(stamp), "%.4s%.2s%.2sT%02d%02d%02dZ", d, d + 5, d + 8,
              (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
     buf_t b = {0};
@@ -129,7 +129,7 @@ static void listed(rz_dbres_t *res, void *u)
     line(&b, "END:VCALENDAR");
     if (b.oom) {
         free(b.p);
-        bk_call_failed(req, RZ_ENOMEM, "memory");
+        rzu_call_failed(req, RZ_ENOMEM, "memory");
         return;
     }
     H->resp_header(req, "Cache-Control", "no-cache");
@@ -156,18 +156,18 @@ void h_calendar(rz_req_t *req, void *u)
         "lower(r) FROM booking.listings l, unnest(l.blocks) r WHERE l.id = $1::uuid "
         "ORDER BY k, d";
     const char *id = H->req_param(req, "id");
-    cal_t *c = bk_alloc(req, sizeof(*c));
+    cal_t *c = rzu_alloc(req, sizeof(*c));
     if (!c)
         return;
-    if (!bk_is_uuid(id)) {
+    if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such listing");
         return;
     }
     c->req = req;
-    bk_i64(H->now_ms(), c->now);
-    c->q = (bk_sql_t){.sql = sql, .n = 2, .p = {id, c->now}, .flags = RZ_DB_READONLY,
+    rzu_i64(H->now_ms(), c->now);
+    c->q = (rzu_sql_t){.sql = sql, .n = 2, .p = {id, c->now}, .flags = RZ_DB_READONLY,
                       .cb = listed, .udata = c};
-    int rc = bk_sql_run(&c->q);
+    int rc = rzu_sql_run(&c->q);
     if (rc != RZ_OK)
-        bk_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }

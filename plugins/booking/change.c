@@ -12,7 +12,7 @@
 
 typedef struct change {
     rz_req_t *req;
-    bk_sql_t q;
+    rzu_sql_t q;
     char now[24], hold[24];
     const char *what; /* "accept", "decline", "cancel" */
 } change_t;
@@ -21,12 +21,12 @@ static void changed(rz_dbres_t *res, void *u)
 {
     change_t *c = u;
     rz_req_t *req = c->req;
-    if (bk_db_failed(req, res, "changing the booking"))
+    if (rzu_db_failed(req, res, "changing the booking"))
         return;
     const char *outcome = H->dbres_value(res, 0, 0);
     const char *detail = H->dbres_isnull(res, 0, 1) ? "" : H->dbres_value(res, 0, 1);
     if (strcmp(outcome, "ok") == 0)
-        bk_reply_text(req, 200, H->dbres_value(res, 0, 2));
+        rzu_reply_text(req, 200, H->dbres_value(res, 0, 2));
     else if (strcmp(outcome, "not_found") == 0)
         H->reply_error(req, 404, "not_found", NULL, "no such booking");
     else if (strcmp(outcome, "not_owner") == 0)
@@ -54,35 +54,35 @@ static void run(rz_req_t *req, const char *what, const char *sql, int accept)
     static const char *const none[] = {NULL};
     static const char *const reason[] = {"reason", NULL};
     const char *id = H->req_param(req, "id");
-    const char *user = bk_caller(req);
-    change_t *c = user ? bk_alloc(req, sizeof(*c)) : NULL;
+    const char *user = rzu_caller(req);
+    change_t *c = user ? rzu_alloc(req, sizeof(*c)) : NULL;
     if (!c)
         return;
     /* an empty body is fine; a body, when sent, must be an object */
     size_t blen = 0;
     H->req_body(req, &blen);
-    if (blen && !bk_body(req, strcmp(what, "accept") == 0 ? none : reason))
+    if (blen && !rzu_body(req, strcmp(what, "accept") == 0 ? none : reason))
         return;
-    if (!bk_is_uuid(id)) {
+    if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such booking");
         return;
     }
     c->req = req;
     c->what = what;
-    bk_i64(H->now_ms(), c->now);
-    bk_i64(bk_g.hold_ms, c->hold);
-    c->q = (bk_sql_t){.sql = sql, .cb = changed, .udata = c};
+    rzu_i64(H->now_ms(), c->now);
+    rzu_i64(bk_g.hold_ms, c->hold);
+    c->q = (rzu_sql_t){.sql = sql, .cb = changed, .udata = c};
     if (accept >= 0) {
         c->q.n = 6;
         c->q.p[0] = id, c->q.p[1] = user, c->q.p[2] = accept ? "true" : "false";
-        c->q.p[3] = c->now, c->q.p[4] = c->hold, c->q.p[5] = bk_traceparent(req);
+        c->q.p[3] = c->now, c->q.p[4] = c->hold, c->q.p[5] = rzu_traceparent(req);
     } else {
         c->q.n = 4;
-        c->q.p[0] = id, c->q.p[1] = user, c->q.p[2] = c->now, c->q.p[3] = bk_traceparent(req);
+        c->q.p[0] = id, c->q.p[1] = user, c->q.p[2] = c->now, c->q.p[3] = rzu_traceparent(req);
     }
-    int rc = bk_sql_run(&c->q);
+    int rc = rzu_sql_run(&c->q);
     if (rc != RZ_OK)
-        bk_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }
 
 static const char answer_sql[] =

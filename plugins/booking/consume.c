@@ -21,7 +21,7 @@
 
 typedef struct consume {
     rz_event_t *ev;
-    bk_sql_t q;
+    rzu_sql_t q;
     char version[24], now[24], amount[24];
     char id[UUID_LEN + 1];
     char payment[129], currency[4];
@@ -51,7 +51,7 @@ static void done(rz_dbres_t *res, void *u)
 
 static void run(consume_t *c)
 {
-    int rc = bk_sql_run(&c->q);
+    int rc = rzu_sql_run(&c->q);
     if (rc != RZ_OK) {
         H->bus_done(c->ev, RZ_BUS_RETRY, "the database is unavailable");
         free(c);
@@ -63,7 +63,7 @@ void on_property_event(rz_event_t *ev, void *u)
     static const char sql[] =
         "SELECT booking.apply_listing($1::uuid, $2::bigint, $3::jsonb)";
     const char *subject = H->event_subject(ev), *data = H->event_data(ev);
-    if (!bk_is_uuid(subject) || !data) {
+    if (!rzu_is_uuid(subject) || !data) {
         H->bus_done(ev, RZ_BUS_FAIL, "property event without a listing id or data");
         return;
     }
@@ -74,8 +74,8 @@ void on_property_event(rz_event_t *ev, void *u)
     }
     c->ev = ev;
     memcpy(c->id, subject, UUID_LEN + 1);
-    bk_i64(H->event_version(ev), c->version);
-    c->q = (bk_sql_t){.sql = sql, .n = 3, .p = {c->id, c->version, data}, .cb = done,
+    rzu_i64(H->event_version(ev), c->version);
+    c->q = (rzu_sql_t){.sql = sql, .n = 3, .p = {c->id, c->version, data}, .cb = done,
                       .udata = c};
     run(c);
 }
@@ -90,7 +90,7 @@ static int parse_payment(consume_t *c, const char *data, const char **why)
     cJSON *amount = cJSON_GetObjectItemCaseSensitive(money, "amount");
     cJSON *cur = cJSON_GetObjectItemCaseSensitive(money, "currency");
     int rc = -1;
-    if (!cJSON_IsString(bid) || !bk_is_uuid(bid->valuestring)) {
+    if (!cJSON_IsString(bid) || !rzu_is_uuid(bid->valuestring)) {
         *why = "payment.succeeded without a booking_id";
         goto out;
     }
@@ -110,7 +110,7 @@ static int parse_payment(consume_t *c, const char *data, const char **why)
     memcpy(c->id, bid->valuestring, UUID_LEN + 1);
     memcpy(c->payment, p, strlen(p) + 1);
     memcpy(c->currency, cur->valuestring, 4);
-    bk_i64((int64_t)amount->valuedouble, c->amount);
+    rzu_i64((int64_t)amount->valuedouble, c->amount);
     rc = 0;
 out:
     cJSON_Delete(j);
@@ -138,8 +138,8 @@ void on_payment_event(rz_event_t *ev, void *u)
         free(c);
         return;
     }
-    bk_i64(H->now_ms(), c->now);
-    c->q = (bk_sql_t){.sql = sql, .n = 5, .p = {c->id, c->payment, c->amount, c->currency, c->now},
+    rzu_i64(H->now_ms(), c->now);
+    c->q = (rzu_sql_t){.sql = sql, .n = 5, .p = {c->id, c->payment, c->amount, c->currency, c->now},
                       .cb = done, .udata = c};
     run(c);
 }

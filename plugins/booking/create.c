@@ -16,7 +16,7 @@
 
 typedef struct create {
     rz_req_t *req;
-    bk_sql_t q;
+    rzu_sql_t q;
     char id[UUID_LEN + 1];
     char in[11], out[11];
     char guests[12], now[24], hold[24], request[24];
@@ -47,14 +47,14 @@ static void reply_clash(rz_req_t *req, const char *code, const char *detail, con
     return;
 fail:
     cJSON_Delete(o);
-    bk_call_failed(req, RZ_ENOMEM, "memory");
+    rzu_call_failed(req, RZ_ENOMEM, "memory");
 }
 
 static void created(rz_dbres_t *res, void *u)
 {
     create_t *c = u;
     rz_req_t *req = c->req;
-    if (bk_db_failed(req, res, "creating the booking"))
+    if (rzu_db_failed(req, res, "creating the booking"))
         return;
     const char *outcome = H->dbres_value(res, 0, 0);
     const char *detail = H->dbres_isnull(res, 0, 1) ? "" : H->dbres_value(res, 0, 1);
@@ -62,7 +62,7 @@ static void created(rz_dbres_t *res, void *u)
         char loc[64];
         snprintf(loc, sizeof(loc), "/v1/bookings/%s", c->id);
         H->resp_header(req, "Location", loc);
-        bk_reply_text(req, 201, H->dbres_value(res, 0, 2));
+        rzu_reply_text(req, 201, H->dbres_value(res, 0, 2));
     } else if (strcmp(outcome, "dates_unavailable") == 0) {
         reply_clash(req, "dates_unavailable", detail, "the dates are taken by a stay from");
     } else if (strcmp(outcome, "blocked") == 0) {
@@ -101,12 +101,12 @@ static int date_field(rz_req_t *req, cJSON *body, const char *field, int64_t *da
         H->reply_error(req, 400, "missing", field, "%s is required", field);
         return -1;
     }
-    if (!cJSON_IsString(v) || bk_date(v->valuestring, days) < 0) {
+    if (!cJSON_IsString(v) || rzu_date(v->valuestring, days) < 0) {
         H->reply_error(req, 400, "invalid_date", field,
                        "%s must be a calendar date written YYYY-MM-DD", field);
         return -1;
     }
-    bk_date_str(*days, text);
+    rzu_date_str(*days, text);
     return 0;
 }
 
@@ -116,9 +116,9 @@ void h_create(rz_req_t *req, void *u)
         "SELECT o_outcome, o_detail, o_body FROM booking.create($1::uuid, $2::uuid, $3::uuid, "
         "$4::date, $5::date, $6::int, $7::bigint, $8::bigint, $9::bigint, $10)";
     static const char *const allowed[] = {"property_id", "check_in", "check_out", "guests", NULL};
-    const char *user = bk_caller(req);
-    cJSON *body = user ? bk_body(req, allowed) : NULL;
-    create_t *c = body ? bk_alloc(req, sizeof(*c)) : NULL;
+    const char *user = rzu_caller(req);
+    cJSON *body = user ? rzu_body(req, allowed) : NULL;
+    create_t *c = body ? rzu_alloc(req, sizeof(*c)) : NULL;
     if (!c)
         return;
     c->req = req;
@@ -130,7 +130,7 @@ void h_create(rz_req_t *req, void *u)
         H->reply_error(req, 400, "missing", "property_id", "property_id is required");
         return;
     }
-    if (!cJSON_IsString(prop) || !bk_is_uuid(prop->valuestring)) {
+    if (!cJSON_IsString(prop) || !rzu_is_uuid(prop->valuestring)) {
         H->reply_error(req, 400, "invalid", "property_id", "property_id must be a listing id");
         return;
     }
@@ -170,15 +170,15 @@ void h_create(rz_req_t *req, void *u)
                        BK_MAX_GUESTS);
         return;
     }
-    bk_uuid(c->id);
+    rzu_uuid(c->id);
     snprintf(c->guests, sizeof(c->guests), "%d", (int)guests->valuedouble);
-    bk_i64(now, c->now);
-    bk_i64(bk_g.hold_ms, c->hold);
-    bk_i64(bk_g.request_ms, c->request);
-    c->q = (bk_sql_t){.sql = sql, .n = 10, .cb = created, .udata = c,
+    rzu_i64(now, c->now);
+    rzu_i64(bk_g.hold_ms, c->hold);
+    rzu_i64(bk_g.request_ms, c->request);
+    c->q = (rzu_sql_t){.sql = sql, .n = 10, .cb = created, .udata = c,
                       .p = {c->id, user, prop->valuestring, c->in, c->out, c->guests, c->now,
-                            c->hold, c->request, bk_traceparent(req)}};
-    int rc = bk_sql_run(&c->q);
+                            c->hold, c->request, rzu_traceparent(req)}};
+    int rc = rzu_sql_run(&c->q);
     if (rc != RZ_OK)
-        bk_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }

@@ -17,7 +17,7 @@
 
 typedef struct job {
     rz_job_t *job;
-    bk_sql_t q;
+    rzu_sql_t q;
     char id[UUID_LEN + 1], now[24];
 } job_t;
 
@@ -38,7 +38,7 @@ static void run(rz_job_t *job, const char *sql)
     cJSON *p = cJSON_Parse(H->job_payload(job));
     cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "booking_id");
     job_t *j = NULL;
-    if (!cJSON_IsString(id) || !bk_is_uuid(id->valuestring)) {
+    if (!cJSON_IsString(id) || !rzu_is_uuid(id->valuestring)) {
         cJSON_Delete(p);
         H->job_done(job, RZ_JOB_FAIL, "payload without a booking_id");
         return;
@@ -51,9 +51,9 @@ static void run(rz_job_t *job, const char *sql)
     j->job = job;
     memcpy(j->id, id->valuestring, UUID_LEN + 1);
     cJSON_Delete(p);
-    bk_i64(H->now_ms(), j->now);
-    j->q = (bk_sql_t){.sql = sql, .n = 2, .p = {j->id, j->now}, .cb = done, .udata = j};
-    if (bk_sql_run(&j->q) != RZ_OK) {
+    rzu_i64(H->now_ms(), j->now);
+    j->q = (rzu_sql_t){.sql = sql, .n = 2, .p = {j->id, j->now}, .cb = done, .udata = j};
+    if (rzu_sql_run(&j->q) != RZ_OK) {
         H->job_done(job, RZ_JOB_RETRY, "the database is unavailable");
         free(j);
     }

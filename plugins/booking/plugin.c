@@ -78,6 +78,7 @@ static int bk_init(rz_plugin_t *self, const rz_host_t *host, void **state)
 {
     int rc;
     bk_g.host = host;
+    rzu_init(host, self);
     bk_g.self = self;
     if (sodium_init() < 0)
         return fail("libsodium failed to initialise");

@@ -15,7 +15,7 @@
 
 typedef struct read {
     rz_req_t *req;
-    bk_sql_t q;
+    rzu_sql_t q;
     char now[24], limit[8], cur_us[24], cur_id[UUID_LEN + 1];
     int lim;
 } read_t;
@@ -25,13 +25,13 @@ typedef struct read {
 static void got(rz_dbres_t *res, void *u)
 {
     read_t *r = u;
-    if (bk_db_failed(r->req, res, "reading the booking"))
+    if (rzu_db_failed(r->req, res, "reading the booking"))
         return;
     if (H->dbres_rows(res) != 1) {
         H->reply_error(r->req, 404, "not_found", NULL, "no such booking");
         return;
     }
-    bk_reply_text(r->req, 200, H->dbres_value(res, 0, 0));
+    rzu_reply_text(r->req, 200, H->dbres_value(res, 0, 0));
 }
 
 void h_get(rz_req_t *req, void *u)
@@ -40,21 +40,21 @@ void h_get(rz_req_t *req, void *u)
         "SELECT booking.doc(b, $3::bigint)::text FROM booking.bookings b "
         "WHERE b.id = $1::uuid AND (b.tenant_id = $2::uuid OR b.landlord_id = $2::uuid)";
     const char *id = H->req_param(req, "id");
-    const char *user = bk_caller(req);
-    read_t *r = user ? bk_alloc(req, sizeof(*r)) : NULL;
+    const char *user = rzu_caller(req);
+    read_t *r = user ? rzu_alloc(req, sizeof(*r)) : NULL;
     if (!r)
         return;
-    if (!bk_is_uuid(id)) {
+    if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such booking");
         return;
     }
     r->req = req;
-    bk_i64(H->now_ms(), r->now);
-    r->q = (bk_sql_t){.sql = sql, .n = 3, .p = {id, user, r->now}, .flags = RZ_DB_READONLY,
+    rzu_i64(H->now_ms(), r->now);
+    r->q = (rzu_sql_t){.sql = sql, .n = 3, .p = {id, user, r->now}, .flags = RZ_DB_READONLY,
                       .cb = got, .udata = r};
-    int rc = bk_sql_run(&r->q);
+    int rc = rzu_sql_run(&r->q);
     if (rc != RZ_OK)
-        bk_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }
 
 /* ---- GET /v1/bookings ----------------------------------------------------------------- */
@@ -62,7 +62,7 @@ void h_get(rz_req_t *req, void *u)
 static void listed(rz_dbres_t *res, void *u)
 {
     read_t *r = u;
-    if (bk_db_failed(r->req, res, "listing bookings"))
+    if (rzu_db_failed(r->req, res, "listing bookings"))
         return;
     int rows = H->dbres_rows(res), n = rows > r->lim ? r->lim : rows;
     size_t len = 64;
@@ -70,7 +70,7 @@ static void listed(rz_dbres_t *res, void *u)
         len += strlen(H->dbres_value(res, i, 0)) + 1;
     char *out = H->req_alloc(r->req, len), *w = out;
     if (!out) {
-        bk_call_failed(r->req, RZ_ENOMEM, "memory");
+        rzu_call_failed(r->req, RZ_ENOMEM, "memory");
         return;
     }
     /* the documents are JSON already: splice them, no re-parsing */
@@ -81,7 +81,7 @@ static void listed(rz_dbres_t *res, void *u)
         sprintf(w, "],\"next_cursor\":\"%s\"}", H->dbres_value(res, n - 1, 1));
     else
         sprintf(w, "],\"next_cursor\":null}");
-    bk_reply_text(r->req, 200, out);
+    rzu_reply_text(r->req, 200, out);
 }
 
 /* "<microseconds>.<uuid>", as the list's second column writes it. */
@@ -89,7 +89,7 @@ static int parse_cursor(read_t *r, const char *c)
 {
     const char *dot = strchr(c, '.');
     size_t n = dot ? (size_t)(dot - c) : 0;
-    if (!dot || n == 0 || n > 19 || !bk_is_uuid(dot + 1))
+    if (!dot || n == 0 || n > 19 || !rzu_is_uuid(dot + 1))
         return -1;
     for (size_t i = 0; i < n; i++)
         if (c[i] < '0' || c[i] > '9')
@@ -115,8 +115,8 @@ void h_list(rz_req_t *req, void *u)
         "ORDER BY b.created_at DESC, b.id DESC LIMIT $8::int + 1";
     static const char *const statuses[] = {"requested", "pending_payment", "confirmed",
                                            "declined", "expired", "cancelled", "completed", NULL};
-    const char *user = bk_caller(req);
-    read_t *r = user ? bk_alloc(req, sizeof(*r)) : NULL;
+    const char *user = rzu_caller(req);
+    read_t *r = user ? rzu_alloc(req, sizeof(*r)) : NULL;
     if (!r)
         return;
     r->req = req;
@@ -125,7 +125,7 @@ void h_list(rz_req_t *req, void *u)
     const char *limit = H->req_query(req, "limit");
     const char *cursor = H->req_query(req, "cursor");
     const char *role = H->req_role(req);
-    if (prop && !bk_is_uuid(prop)) {
+    if (prop && !rzu_is_uuid(prop)) {
         H->reply_error(req, 400, "invalid", "property_id", "property_id must be a listing id");
         return;
     }
@@ -153,12 +153,12 @@ void h_list(rz_req_t *req, void *u)
         return;
     }
     snprintf(r->limit, sizeof(r->limit), "%d", r->lim);
-    bk_i64(H->now_ms(), r->now);
-    r->q = (bk_sql_t){.sql = sql, .n = 8, .flags = RZ_DB_READONLY, .cb = listed, .udata = r,
+    rzu_i64(H->now_ms(), r->now);
+    r->q = (rzu_sql_t){.sql = sql, .n = 8, .flags = RZ_DB_READONLY, .cb = listed, .udata = r,
                       .p = {user, role && strcmp(role, "landlord") == 0 ? "landlord" : "tenant",
                             r->now, prop, status, cursor ? r->cur_us : NULL,
                             cursor ? r->cur_id : NULL, r->limit}};
-    int rc = bk_sql_run(&r->q);
+    int rc = rzu_sql_run(&r->q);
     if (rc != RZ_OK)
-        bk_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }

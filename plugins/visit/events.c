@@ -12,7 +12,7 @@
 typedef struct task {
     rz_event_t *ev; /* or */
     rz_job_t *job;
-    vs_sql_t q;
+    rzu_sql_t q;
     char id[UUID_LEN + 1], version[24], now[24], before[8];
 } task_t;
 
@@ -31,7 +31,7 @@ static void done(rz_dbres_t *res, void *u)
 
 static void run(task_t *t)
 {
-    if (vs_sql_run(&t->q) == RZ_OK)
+    if (rzu_sql_run(&t->q) == RZ_OK)
         return;
     if (t->ev)
         H->bus_done(t->ev, RZ_BUS_RETRY, "the database is unavailable");
@@ -44,7 +44,7 @@ void on_property_event(rz_event_t *ev, void *u)
 {
     const char *subject = H->event_subject(ev), *data = H->event_data(ev);
     task_t *t;
-    if (!vs_is_uuid(subject) || !data) {
+    if (!rzu_is_uuid(subject) || !data) {
         H->bus_done(ev, RZ_BUS_FAIL, "property event without a listing id or data");
         return;
     }
@@ -54,8 +54,8 @@ void on_property_event(rz_event_t *ev, void *u)
     }
     t->ev = ev;
     memcpy(t->id, subject, UUID_LEN + 1);
-    vs_i64(H->event_version(ev), t->version);
-    t->q = (vs_sql_t){.sql = "SELECT visit.apply_listing($1::uuid, $2::bigint, $3::jsonb)",
+    rzu_i64(H->event_version(ev), t->version);
+    t->q = (rzu_sql_t){.sql = "SELECT visit.apply_listing($1::uuid, $2::bigint, $3::jsonb)",
                       .n = 3, .p = {t->id, t->version, data}, .cb = done, .udata = t};
     run(t);
 }
@@ -66,7 +66,7 @@ void job_remind(rz_job_t *job, void *u)
     cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "visit_id");
     cJSON *before = cJSON_GetObjectItemCaseSensitive(p, "before");
     task_t *t = NULL;
-    if (!cJSON_IsString(id) || !vs_is_uuid(id->valuestring) || !cJSON_IsString(before) ||
+    if (!cJSON_IsString(id) || !rzu_is_uuid(id->valuestring) || !cJSON_IsString(before) ||
         (strcmp(before->valuestring, "24h") != 0 && strcmp(before->valuestring, "1h") != 0)) {
         cJSON_Delete(p);
         H->job_done(job, RZ_JOB_FAIL, "payload without visit_id and before (24h, 1h)");
@@ -81,8 +81,8 @@ void job_remind(rz_job_t *job, void *u)
     memcpy(t->id, id->valuestring, UUID_LEN + 1);
     memcpy(t->before, before->valuestring, strlen(before->valuestring) + 1);
     cJSON_Delete(p);
-    vs_i64(H->now_ms(), t->now);
-    t->q = (vs_sql_t){.sql = "SELECT visit.remind($1::uuid, $2, $3::bigint)", .n = 3,
+    rzu_i64(H->now_ms(), t->now);
+    t->q = (rzu_sql_t){.sql = "SELECT visit.remind($1::uuid, $2, $3::bigint)", .n = 3,
                       .p = {t->id, t->before, t->now}, .cb = done, .udata = t};
     run(t);
 }

@@ -40,6 +40,7 @@ static int vs_init(rz_plugin_t *self, const rz_host_t *host, void **state)
 {
     int rc;
     vs_g.host = host;
+    rzu_init(host, self);
     vs_g.self = self;
     if (sodium_init() < 0) {
         host->log(self, RZ_LOG_ERROR, "libsodium failed to initialise");

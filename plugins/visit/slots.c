@@ -16,21 +16,21 @@
 
 typedef struct slot {
     rz_req_t *req;
-    vs_sql_t q;
+    rzu_sql_t q;
     char id[UUID_LEN + 1], start[24], end[24], now[24];
 } slot_t;
 
 static void added(rz_dbres_t *res, void *u)
 {
     slot_t *s = u;
-    if (vs_db_failed(s->req, res, "adding the slot"))
+    if (rzu_db_failed(s->req, res, "adding the slot"))
         return;
     const char *outcome = H->dbres_value(res, 0, 0);
     if (strcmp(outcome, "created") == 0) {
         char loc[128];
         snprintf(loc, sizeof(loc), "/v1/properties/%s/slots/%s", H->req_param(s->req, "id"), s->id);
         H->resp_header(s->req, "Location", loc);
-        vs_reply_text(s->req, 201, H->dbres_value(res, 0, 2));
+        rzu_reply_text(s->req, 201, H->dbres_value(res, 0, 2));
     } else if (strcmp(outcome, "overlap") == 0) {
         H->reply_error(s->req, 409, "slot_overlap", "starts_at",
                        "you have another open slot at that time (%s)", H->dbres_value(res, 0, 1));
@@ -46,7 +46,7 @@ static int time_field(rz_req_t *req, cJSON *body, const char *field, int64_t *ms
         H->reply_error(req, 400, "missing", field, "%s is required", field);
         return -1;
     }
-    if (!cJSON_IsString(v) || vs_time(v->valuestring, ms) < 0) {
+    if (!cJSON_IsString(v) || rzu_time(v->valuestring, ms) < 0) {
         H->reply_error(req, 400, "invalid_time", field,
                        "%s must be a UTC time written YYYY-MM-DDTHH:MM:SSZ", field);
         return -1;
@@ -59,14 +59,14 @@ void h_slot_add(rz_req_t *req, void *u)
     static const char sql[] = "SELECT o_outcome, o_detail, o_body FROM visit.add_slot($1::uuid, "
                               "$2::uuid, $3::uuid, $4::bigint, $5::bigint, $6::bigint)";
     static const char *const allowed[] = {"starts_at", "ends_at", NULL};
-    const char *user = vs_caller(req), *pid = H->req_param(req, "id");
-    cJSON *body = user ? vs_body(req, allowed) : NULL;
-    slot_t *s = body ? vs_alloc(req, sizeof(*s)) : NULL;
+    const char *user = rzu_caller(req), *pid = H->req_param(req, "id");
+    cJSON *body = user ? rzu_body(req, allowed) : NULL;
+    slot_t *s = body ? rzu_alloc(req, sizeof(*s)) : NULL;
     int64_t a, b, now = H->now_ms();
     if (!s || time_field(req, body, "starts_at", &a) < 0 ||
         time_field(req, body, "ends_at", &b) < 0)
         return;
-    if (!vs_is_uuid(pid)) {
+    if (!rzu_is_uuid(pid)) {
         H->reply_error(req, 404, "not_found", NULL, "no such listing");
         return;
     }
@@ -85,23 +85,23 @@ void h_slot_add(rz_req_t *req, void *u)
         return;
     }
     s->req = req;
-    vs_uuid(s->id);
-    vs_i64(a, s->start);
-    vs_i64(b, s->end);
-    vs_i64(now, s->now);
-    s->q = (vs_sql_t){.sql = sql, .n = 6, .p = {s->id, user, pid, s->start, s->end, s->now},
+    rzu_uuid(s->id);
+    rzu_i64(a, s->start);
+    rzu_i64(b, s->end);
+    rzu_i64(now, s->now);
+    s->q = (rzu_sql_t){.sql = sql, .n = 6, .p = {s->id, user, pid, s->start, s->end, s->now},
                       .cb = added, .udata = s};
-    int rc = vs_sql_run(&s->q);
+    int rc = rzu_sql_run(&s->q);
     if (rc != RZ_OK)
-        vs_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }
 
 static void listed(rz_dbres_t *res, void *u)
 {
     slot_t *s = u;
-    if (vs_db_failed(s->req, res, "listing slots"))
+    if (rzu_db_failed(s->req, res, "listing slots"))
         return;
-    vs_reply_text(s->req, 200, H->dbres_value(res, 0, 0));
+    rzu_reply_text(s->req, 200, H->dbres_value(res, 0, 0));
 }
 
 void h_slot_list(rz_req_t *req, void *u)
@@ -113,18 +113,18 @@ void h_slot_list(rz_req_t *req, void *u)
         "'next_cursor', NULL)::text FROM visit.slots s WHERE s.property_id = $1::uuid "
         "AND s.status = 'open' AND lower(s.during) > visit.ts($2::bigint)";
     const char *pid = H->req_param(req, "id");
-    slot_t *s = vs_alloc(req, sizeof(*s));
+    slot_t *s = rzu_alloc(req, sizeof(*s));
     if (!s)
         return;
-    if (!vs_is_uuid(pid)) {
+    if (!rzu_is_uuid(pid)) {
         H->reply_error(req, 404, "not_found", NULL, "no such listing");
         return;
     }
     s->req = req;
-    vs_i64(H->now_ms(), s->now);
-    s->q = (vs_sql_t){.sql = sql, .n = 2, .p = {pid, s->now}, .flags = RZ_DB_READONLY,
+    rzu_i64(H->now_ms(), s->now);
+    s->q = (rzu_sql_t){.sql = sql, .n = 2, .p = {pid, s->now}, .flags = RZ_DB_READONLY,
                       .cb = listed, .udata = s};
-    int rc = vs_sql_run(&s->q);
+    int rc = rzu_sql_run(&s->q);
     if (rc != RZ_OK)
-        vs_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }

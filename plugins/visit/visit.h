@@ -25,8 +25,6 @@
 
 #define VS_HIDDEN __attribute__((visibility("hidden")))
 
-#define UUID_LEN 36
-#define VS_MAXP 8
 
 typedef struct vs {
     const rz_host_t *host; /* valid until destroy */
@@ -36,31 +34,8 @@ typedef struct vs {
 extern vs_t vs_g VS_HIDDEN;
 #define H (vs_g.host)
 
-/* ---- util.c (as booking's: see plugins/booking/booking.h) ---------------------- */
-typedef struct vs_sql {
-    const char *sql;
-    int n;
-    const char *p[VS_MAXP];
-    unsigned flags;
-    rz_db_cb cb;
-    void *udata;
-    int runs;
-} vs_sql_t;
-/* One statement, retried on 40001/40P01; cb runs once unless this fails. */
-VS_HIDDEN int vs_sql_run(vs_sql_t *q);
-VS_HIDDEN int vs_db_failed(rz_req_t *req, rz_dbres_t *res, const char *what);
-VS_HIDDEN void vs_call_failed(rz_req_t *req, int rc, const char *what);
-VS_HIDDEN void vs_reply_text(rz_req_t *req, int status, const char *json);
-VS_HIDDEN void *vs_alloc(rz_req_t *req, size_t n);
-VS_HIDDEN int vs_is_uuid(const char *s);
-VS_HIDDEN void vs_uuid(char out[UUID_LEN + 1]);
-VS_HIDDEN int vs_date(const char *s, int64_t *days);
-/* "YYYY-MM-DDTHH:MM:SSZ" (UTC) into milliseconds since the epoch.  0 or -1. */
-VS_HIDDEN int vs_time(const char *s, int64_t *ms);
-VS_HIDDEN void vs_i64(int64_t v, char out[24]);
-VS_HIDDEN const char *vs_caller(rz_req_t *req);
-VS_HIDDEN const char *vs_traceparent(rz_req_t *req);
-VS_HIDDEN cJSON *vs_body(rz_req_t *req, const char *const *allowed);
+/* Shared helpers (rzu_sql_run, rzu_db_failed, rzu_time, ...): plugins/common. */
+#include "rzu.h"
 
 /* ---- handlers ----------------------------------------------------------------- */
 VS_HIDDEN void h_slot_add(rz_req_t *req, void *u);

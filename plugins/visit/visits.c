@@ -11,7 +11,7 @@
 
 typedef struct call {
     rz_req_t *req;
-    vs_sql_t q;
+    rzu_sql_t q;
     char id[UUID_LEN + 1], now[24];
     const char *what;
 } call_t;
@@ -20,7 +20,7 @@ static void answered(rz_dbres_t *res, void *u)
 {
     call_t *c = u;
     rz_req_t *req = c->req;
-    if (vs_db_failed(req, res, "changing the visit"))
+    if (rzu_db_failed(req, res, "changing the visit"))
         return;
     const char *o = H->dbres_value(res, 0, 0);
     const char *detail = H->dbres_isnull(res, 0, 1) ? "" : H->dbres_value(res, 0, 1);
@@ -28,9 +28,9 @@ static void answered(rz_dbres_t *res, void *u)
         char loc[64];
         snprintf(loc, sizeof(loc), "/v1/visits/%s", c->id);
         H->resp_header(req, "Location", loc);
-        vs_reply_text(req, 201, H->dbres_value(res, 0, 2));
+        rzu_reply_text(req, 201, H->dbres_value(res, 0, 2));
     } else if (strcmp(o, "ok") == 0) {
-        vs_reply_text(req, 200, H->dbres_value(res, 0, 2));
+        rzu_reply_text(req, 200, H->dbres_value(res, 0, 2));
     } else if (strcmp(o, "not_found") == 0) {
         H->reply_error(req, 404, "not_found", NULL, "no such %s", c->what);
     } else if (strcmp(o, "not_owner") == 0) {
@@ -52,21 +52,21 @@ static void answered(rz_dbres_t *res, void *u)
 /* Run sql with ($1 path id, $2 caller, then extra..., now, traceparent). */
 static void run(rz_req_t *req, const char *what, const char *sql, const char *extra)
 {
-    const char *id = H->req_param(req, "id"), *user = vs_caller(req);
-    call_t *c = user ? vs_alloc(req, sizeof(*c)) : NULL;
+    const char *id = H->req_param(req, "id"), *user = rzu_caller(req);
+    call_t *c = user ? rzu_alloc(req, sizeof(*c)) : NULL;
     if (!c)
         return;
-    if (!vs_is_uuid(id)) {
+    if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such %s", what);
         return;
     }
     c->req = req;
     c->what = what;
-    vs_i64(H->now_ms(), c->now);
-    c->q = (vs_sql_t){.sql = sql, .cb = answered, .udata = c};
+    rzu_i64(H->now_ms(), c->now);
+    c->q = (rzu_sql_t){.sql = sql, .cb = answered, .udata = c};
     int n = 0;
     if (strcmp(what, "slot") == 0) { /* a new visit: its id first */
-        vs_uuid(c->id);
+        rzu_uuid(c->id);
         c->q.p[n++] = c->id;
     }
     c->q.p[n++] = id;
@@ -74,11 +74,11 @@ static void run(rz_req_t *req, const char *what, const char *sql, const char *ex
     if (extra)
         c->q.p[n++] = extra;
     c->q.p[n++] = c->now;
-    c->q.p[n++] = vs_traceparent(req);
+    c->q.p[n++] = rzu_traceparent(req);
     c->q.n = n;
-    int rc = vs_sql_run(&c->q);
+    int rc = rzu_sql_run(&c->q);
     if (rc != RZ_OK)
-        vs_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }
 
 void h_visit_request(rz_req_t *req, void *u)
@@ -101,33 +101,33 @@ void h_visit_cancel(rz_req_t *req, void *u)
 static void got(rz_dbres_t *res, void *u)
 {
     call_t *c = u;
-    if (vs_db_failed(c->req, res, "reading visits"))
+    if (rzu_db_failed(c->req, res, "reading visits"))
         return;
     if (H->dbres_rows(res) != 1 || H->dbres_isnull(res, 0, 0)) {
         H->reply_error(c->req, 404, "not_found", NULL, "no such visit");
         return;
     }
-    vs_reply_text(c->req, 200, H->dbres_value(res, 0, 0));
+    rzu_reply_text(c->req, 200, H->dbres_value(res, 0, 0));
 }
 
 static void fetch(rz_req_t *req, const char *sql, const char *id)
 {
-    const char *user = vs_caller(req);
-    call_t *c = user ? vs_alloc(req, sizeof(*c)) : NULL;
+    const char *user = rzu_caller(req);
+    call_t *c = user ? rzu_alloc(req, sizeof(*c)) : NULL;
     if (!c)
         return;
     c->req = req;
-    c->q = (vs_sql_t){.sql = sql, .n = id ? 2 : 1, .p = {user, id}, .flags = RZ_DB_READONLY, .cb = got,
+    c->q = (rzu_sql_t){.sql = sql, .n = id ? 2 : 1, .p = {user, id}, .flags = RZ_DB_READONLY, .cb = got,
                       .udata = c};
-    int rc = vs_sql_run(&c->q);
+    int rc = rzu_sql_run(&c->q);
     if (rc != RZ_OK)
-        vs_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }
 
 void h_visit_get(rz_req_t *req, void *u)
 {
     const char *id = H->req_param(req, "id");
-    if (!vs_is_uuid(id)) {
+    if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such visit");
         return;
     }

@@ -1,80 +1,91 @@
 /*
- * util.c — what every route of the booking plugin needs: answers for
- * failures, UUIDs, calendar dates, the retrying query.
+ * rzu.c — helpers every domain plugin needs: answers for failures, UUIDs,
+ * calendar dates and times, a query that retries serialization failures.
+ * Compiled into each plugin's .so (hidden), so plugins still share nothing
+ * at run time and reach the host only through its table.
  */
-#include "booking.h"
+#include "rzu.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
 
+const rz_host_t *rzu_host;
+rz_plugin_t *rzu_self;
+
+void rzu_init(const rz_host_t *host, rz_plugin_t *self)
+{
+    rzu_host = host;
+    rzu_self = self;
+}
+
 /* ---- the retrying query --------------------------------------------------------- */
 
 static int retryable(rz_dbres_t *res)
 {
-    const char *st = H->dbres_sqlstate(res);
-    return H->dbres_status(res) == RZ_ERR && st &&
+    const char *st = rzu_host->dbres_sqlstate(res);
+    return rzu_host->dbres_status(res) == RZ_ERR && st &&
            (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0);
 }
 
 static void sql_done(rz_dbres_t *res, void *u)
 {
-    bk_sql_t *q = u;
+    rzu_sql_t *q = u;
     if (retryable(res) && q->runs < 5) {
         q->runs++;
-        if (H->db_query(bk_g.self, q->flags, q->sql, q->n, q->p, sql_done, q) == RZ_OK)
+        if (rzu_host->db_query(rzu_self, q->flags, q->sql, q->n, q->p, sql_done, q) == RZ_OK)
             return;
         /* could not even send it again: the caller sees the last result */
     }
     q->cb(res, q->udata);
 }
 
-int bk_sql_run(bk_sql_t *q)
+int rzu_sql_run(rzu_sql_t *q)
 {
     q->runs = 1;
-    return H->db_query(bk_g.self, q->flags, q->sql, q->n, q->p, sql_done, q);
+    return rzu_host->db_query(rzu_self, q->flags, q->sql, q->n, q->p, sql_done, q);
 }
 
 /* ---- answers ------------------------------------------------------------------------ */
 
-int bk_db_failed(rz_req_t *req, rz_dbres_t *res, const char *what)
+int rzu_db_failed(rz_req_t *req, rz_dbres_t *res, const char *what)
 {
-    int st = H->dbres_status(res);
+    int st = rzu_host->dbres_status(res);
     if (st == RZ_OK)
         return 0;
     if (st == RZ_EUNAVAIL || retryable(res)) {
-        H->resp_header(req, "Retry-After", "1");
-        H->reply_error(req, 503, "unavailable", NULL, "the database is busy or unavailable; "
+        rzu_host->resp_header(req, "Retry-After", "1");
+        rzu_host->reply_error(req, 503, "unavailable", NULL, "the database is busy or unavailable; "
                                                       "retry later");
         return 1;
     }
-    H->log(bk_g.self, RZ_LOG_ERROR, "%s failed: %s (%s)", what, H->dbres_message(res),
-           H->dbres_sqlstate(res) ? H->dbres_sqlstate(res) : "?");
-    H->reply_error(req, 500, "internal", NULL, "%s failed", what);
+    rzu_host->log(rzu_self, RZ_LOG_ERROR, "%s failed: %s (%s)", what, rzu_host->dbres_message(res),
+           rzu_host->dbres_sqlstate(res) ? rzu_host->dbres_sqlstate(res) : "?");
+    rzu_host->reply_error(req, 500, "internal", NULL, "%s failed", what);
     return 1;
 }
 
-void bk_call_failed(rz_req_t *req, int rc, const char *what)
+void rzu_call_failed(rz_req_t *req, int rc, const char *what)
 {
     if (rc == RZ_EUNAVAIL || rc == RZ_ESTATE || rc == RZ_ENOMEM) {
-        H->resp_header(req, "Retry-After", "1");
-        H->reply_error(req, 503, "unavailable", NULL, "%s is unavailable; retry later", what);
+        rzu_host->resp_header(req, "Retry-After", "1");
+        rzu_host->reply_error(req, 503, "unavailable", NULL, "%s is unavailable; retry later", what);
     } else {
-        H->reply_error(req, 500, "internal", NULL, "%s failed (error %d)", what, rc);
+        rzu_host->reply_error(req, 500, "internal", NULL, "%s failed (error %d)", what, rc);
     }
 }
 
-void bk_reply_text(rz_req_t *req, int status, const char *json)
+void rzu_reply_text(rz_req_t *req, int status, const char *json)
 {
-    H->reply(req, status, "application/json", json, strlen(json));
+    rzu_host->reply(req, status, "application/json", json, strlen(json));
 }
 
-void *bk_alloc(rz_req_t *req, size_t n)
+void *rzu_alloc(rz_req_t *req, size_t n)
 {
-    void *p = H->req_alloc(req, n);
+    void *p = rzu_host->req_alloc(req, n);
     if (!p) {
-        bk_call_failed(req, RZ_ENOMEM, "memory");
+        rzu_call_failed(req, RZ_ENOMEM, "memory");
         return NULL;
     }
     memset(p, 0, n);
@@ -83,7 +94,7 @@ void *bk_alloc(rz_req_t *req, size_t n)
 
 /* ---- identifiers -------------------------------------------------------------------- */
 
-int bk_is_uuid(const char *s)
+int rzu_is_uuid(const char *s)
 {
     if (!s || strlen(s) != UUID_LEN)
         return 0;
@@ -98,7 +109,7 @@ int bk_is_uuid(const char *s)
     return 1;
 }
 
-void bk_uuid(char out[UUID_LEN + 1])
+void rzu_uuid(char out[UUID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char b[16];
@@ -115,20 +126,20 @@ void bk_uuid(char out[UUID_LEN + 1])
     *o = '\0';
 }
 
-const char *bk_caller(rz_req_t *req)
+const char *rzu_caller(rz_req_t *req)
 {
-    const char *user = H->req_user(req);
-    if (!bk_is_uuid(user)) {
-        H->reply_error(req, 403, "forbidden", NULL, "this account cannot take part in bookings");
+    const char *user = rzu_host->req_user(req);
+    if (!rzu_is_uuid(user)) {
+        rzu_host->reply_error(req, 403, "forbidden", NULL, "this account cannot use this route");
         return NULL;
     }
     return user;
 }
 
-const char *bk_traceparent(rz_req_t *req)
+const char *rzu_traceparent(rz_req_t *req)
 {
     /* 00-<32 hex>-<16 hex>-<2 hex>: anything else is dropped, not stored */
-    const char *t = H->req_header(req, "traceparent");
+    const char *t = rzu_host->req_header(req, "traceparent");
     if (!t || strlen(t) != 55 || t[2] != '-' || t[35] != '-' || t[52] != '-')
         return NULL;
     for (int i = 0; i < 55; i++)
@@ -149,7 +160,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-int bk_date(const char *s, int64_t *days)
+int rzu_date(const char *s, int64_t *days)
 {
     static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
@@ -170,7 +181,7 @@ int bk_date(const char *s, int64_t *days)
     return 0;
 }
 
-void bk_date_str(int64_t z, char out[11])
+void rzu_date_str(int64_t z, char out[11])
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -189,20 +200,20 @@ void bk_date_str(int64_t z, char out[11])
     out[8] = (char)('0' + d / 10 % 10), out[9] = (char)('0' + d % 10), out[10] = '\0';
 }
 
-void bk_i64(int64_t v, char out[24])
+void rzu_i64(int64_t v, char out[24])
 {
     snprintf(out, 24, "%lld", (long long)v);
 }
 
 /* ---- bodies ----------------------------------------------------------------------------- */
 
-cJSON *bk_body(rz_req_t *req, const char *const *allowed)
+cJSON *rzu_body(rz_req_t *req, const char *const *allowed)
 {
-    cJSON *body = H->req_json(req), *it;
+    cJSON *body = rzu_host->req_json(req), *it;
     if (!body)
         return NULL; /* the host answered 400 invalid_json */
     if (!cJSON_IsObject(body)) {
-        H->reply_error(req, 400, "invalid_json", NULL, "the body must be a JSON object");
+        rzu_host->reply_error(req, 400, "invalid_json", NULL, "the body must be a JSON object");
         return NULL;
     }
     cJSON_ArrayForEach(it, body) {
@@ -210,10 +221,33 @@ cJSON *bk_body(rz_req_t *req, const char *const *allowed)
         for (const char *const *a = allowed; *a && !ok; a++)
             ok = strcmp(*a, it->string) == 0;
         if (!ok) {
-            H->reply_error(req, 400, "unknown_field", it->string, "%.64s is not a field of this "
+            rzu_host->reply_error(req, 400, "unknown_field", it->string, "%.64s is not a field of this "
                                                                   "request", it->string);
             return NULL;
         }
     }
     return body;
+}
+
+int rzu_time(const char *s, int64_t *ms)
+{
+    int64_t days;
+    char date[11];
+    if (!s || strlen(s) != 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+        return -1;
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    if (rzu_date(date, &days) < 0)
+        return -1;
+    int v[3];
+    for (int i = 0; i < 3; i++) {
+        const char *p = s + 11 + 3 * i;
+        if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+            return -1;
+        v[i] = (p[0] - '0') * 10 + (p[1] - '0');
+    }
+    if (v[0] > 23 || v[1] > 59 || v[2] > 59)
+        return -1;
+    *ms = ((days * 24 + v[0]) * 60 + v[1]) * 60000 + (int64_t)v[2] * 1000;
+    return 0;
 }
