@@ -97,6 +97,12 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/librzhost.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/librzhost.a $(SANLD) $(LIBS)
 
+# ---- the web app (React + Vite, from the npm registry) --------------------------
+WEB_OUT := $(BUILD)/web
+web: $(WEB_OUT)/index.html
+$(WEB_OUT)/index.html: web/package.json web/package-lock.json web/vite.config.js web/index.html $(shell find web/src -type f 2>/dev/null)
+	cd web && npm ci --no-audit --no-fund && npx vite build --outDir ../$(WEB_OUT) --emptyOutDir
+
 # ---- the private PostgreSQL ------------------------------------------------
 pg-start:
 	@scripts/pg.sh start
@@ -105,10 +111,10 @@ pg-stop:
 	@scripts/pg.sh stop
 
 # ---- the two commands ---------------------------------------------------------
-run: deps all pg-start
+run: deps all web pg-start
 	@scripts/run.sh $(BUILD) $(PORT)
 
-test: deps all $(UNIT_BIN) $(TPLUG_SO) $(TOOL_BIN) pg-start
+test: deps all web $(UNIT_BIN) $(TPLUG_SO) $(TOOL_BIN) pg-start
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
 
 unit-test: all $(UNIT_BIN) $(TPLUG_SO) pg-start
@@ -150,6 +156,8 @@ install: all
 	install -m 644 etc/rentezy.d/*.conf $(DESTDIR)/etc/rentezy.d/
 	for f in man/*.[1-8]; do install -D -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$${f##*.}/$$(basename $$f); done
 	install -m 644 sdk/examples/hello/* $(DESTDIR)$(PREFIX)/share/rentezy/examples/hello/
+	if [ -f $(WEB_OUT)/index.html ]; then install -d $(DESTDIR)$(PREFIX)/share/rentezy/web && \
+	    cp -r $(WEB_OUT)/. $(DESTDIR)$(PREFIX)/share/rentezy/web/; fi
 
 # ---- packages -------------------------------------------------------------------
 deb: deps

@@ -953,6 +953,18 @@ int rz__svc_resp_header(rz_req_t *req, const char *name, const char *value)
     if (strcasecmp(name, "content-length") == 0 || strcasecmp(name, "connection") == 0 ||
         strcasecmp(name, "transfer-encoding") == 0)
         return RZ_EINVAL; /* the host owns the framing */
+    /* single-valued security headers: a plugin's value replaces the
+     * gateway's default (a second CSP header would be enforced as well) */
+    if (strcasecmp(name, "content-security-policy") == 0 || strcasecmp(name, "referrer-policy") == 0 ||
+        strcasecmp(name, "x-frame-options") == 0)
+        for (int i = 0; i < req->nresp; i++)
+            if (strcasecmp(req->resp[i].name, name) == 0) {
+                char *v = rz__arena_strndup(&req->arena, value, strlen(value));
+                if (!v)
+                    return RZ_ENOMEM;
+                req->resp[i].value = v;
+                return RZ_OK;
+            }
     if (req->nresp == MAX_RESP_HEADERS)
         return RZ_ENOMEM;
     char *n = rz__arena_strndup(&req->arena, name, strlen(name));

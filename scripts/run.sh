@@ -13,6 +13,9 @@ export RENTEZY_HOST_LISTEN="127.0.0.1:$PORT"
 export RENTEZY_HOST_PLUGIN_DIR="$TOP/$BUILD/plugins"
 export RENTEZY_HOST_PLUGINS="$plugins"
 export RENTEZY_DATABASE_URL="$("$TOP/scripts/pg.sh" url)"
+# The web app, built by `make web`, served at / by the web plugin.
+export RENTEZY_PLUGIN_WEB_ROOT="$TOP/$BUILD/web"
+export RENTEZY_PLUGIN_PROPERTY_MEDIA_DIR="$TOP/var/media"
 # One development secret signs (auth plugin) and verifies (host) tokens.
 export RENTEZY_AUTH_ALGORITHM=HS256
 export RENTEZY_AUTH_JWT_SECRET_FILE="$TOP/var/secrets/jwt"
