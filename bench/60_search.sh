@@ -9,7 +9,7 @@
 #   SEARCH_SIZES=10000,100000,1000000 SEARCH_QUERIES=1000 SEARCH_PG=1
 . "$(dirname "$0")/lib.sh"
 cd "$TOP" || exit 1
-DATA=${RZ_DATA_DIR:-$TOP/../shared/data}
+DATA=${RZ_DATA_DIR:-$TOP/tests/data}
 SB="$T/searchbench"
 # the core: every file of plugins/search that does not include the plugin layer
 CORE=$(grep -L -e '"search.h"' -e 'rentezy/plugin.h' plugins/search/*.c)

@@ -125,7 +125,9 @@ typedef struct kcons {
 
 static struct {
     struct event_base *base;
-    unsigned gen;
+    unsigned gen;         /* partition generations (bumped on revoke and replay) */
+    unsigned life;        /* this start of the backend: late database answers of an
+                             earlier start are ignored */
     kcons_t *cons;
     size_t ncons;
     rd_kafka_t *prod;     /* relay and dead letters; NULL until needed */
@@ -606,7 +608,7 @@ static void finish(kcons_t *c, kpart_t *p, rz_event_t *ev)
 static void on_dead_stored(rz_dbres_t *res, void *u)
 {
     deadctx_t *d = u;
-    if (d->kgen != K.gen) { /* the backend stopped meanwhile */
+    if (d->kgen != K.life) { /* the backend stopped meanwhile */
         rz__bus_event_free(d->ev);
         free(d);
         return;
@@ -665,7 +667,7 @@ static void on_settle(rz_event_t *ev, int how, const char *why)
             produce(dlq, ev->subject, ev->data, hdr, (void *)(uintptr_t)2);
         deadctx_t *d = malloc(sizeof(*d));
         if (d) {
-            *d = (deadctx_t){c, ev, p->gen, K.gen};
+            *d = (deadctx_t){c, ev, p->gen, K.life};
             if (rz__svc_db_query(NULL, 0, sql, 12, prm, on_dead_stored, d) == RZ_OK)
                 return;
             free(d);
@@ -883,7 +885,7 @@ fail:
 
 static void on_replays(rz_dbres_t *res, void *u)
 {
-    if ((unsigned)(uintptr_t)u != K.gen || rz__svc_dbres_status(res) != RZ_OK)
+    if ((unsigned)(uintptr_t)u != K.life || rz__svc_dbres_status(res) != RZ_OK)
         goto done;
     for (int r = 0; r < rz__svc_dbres_rows(res); r++) {
         int64_t id = strtoll(rz__svc_dbres_value(res, r, 0), NULL, 10);
@@ -924,7 +926,7 @@ static void on_replays(rz_dbres_t *res, void *u)
         }
     }
 done:
-    for (size_t i = 0; i < K.ncons && (unsigned)(uintptr_t)u == K.gen; i++)
+    for (size_t i = 0; i < K.ncons && (unsigned)(uintptr_t)u == K.life; i++)
         K.cons[i].replay_busy = 0;
 }
 
@@ -944,14 +946,14 @@ static void poll_replays(int first)
     char s[24];
     snprintf(s, sizeof(s), "%lld", (long long)seen);
     const char *p[] = {s};
-    if (rz__svc_db_query(NULL, 0, sql, 1, p, on_replays, (void *)(uintptr_t)K.gen) == RZ_OK)
+    if (rz__svc_db_query(NULL, 0, sql, 1, p, on_replays, (void *)(uintptr_t)K.life) == RZ_OK)
         for (size_t i = 0; i < K.ncons; i++)
             K.cons[i].replay_busy = 1;
 }
 
 static void on_replay_base(rz_dbres_t *res, void *u)
 {
-    if ((unsigned)(uintptr_t)u != K.gen || rz__svc_dbres_status(res) != RZ_OK)
+    if ((unsigned)(uintptr_t)u != K.life || rz__svc_dbres_status(res) != RZ_OK)
         return;
     int64_t max = strtoll(rz__svc_dbres_value(res, 0, 0), NULL, 10);
     for (size_t i = 0; i < K.ncons; i++)
@@ -989,9 +991,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 int rz__bus_kafka_start(struct event_base *base)
 {
-    unsigned gen = K.gen;
+    unsigned gen = K.gen, life = K.life;
     memset(&K, 0, sizeof(K));
     K.gen = gen + 1;
+    K.life = life + 1;
     K.base = base;
     K.rbackoff_ms = 100;
     K.brokers_up = -1; /* unknown until the first statistics */
@@ -1006,7 +1009,7 @@ int rz__bus_kafka_start(struct event_base *base)
     }
     if (K.ncons) {
         static const char sql[] = "SELECT coalesce(max(id), 0) FROM rentezy.bus_replays";
-        rz__svc_db_query(NULL, 0, sql, 0, NULL, on_replay_base, (void *)(uintptr_t)K.gen);
+        rz__svc_db_query(NULL, 0, sql, 0, NULL, on_replay_base, (void *)(uintptr_t)K.life);
     }
     if (rz__bus_opts.relay && rz__rt.worker_index <= 0) {
         if (producer() != 0)
@@ -1045,6 +1048,7 @@ int rz__bus_kafka_pending(void)
 void rz__bus_kafka_stop(void)
 {
     K.gen++;
+    K.life++;
     for (size_t i = 0; i < K.ncons; i++) {
         kcons_t *c = &K.cons[i];
         if (c->rk) {

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -41,6 +43,12 @@ static void push(item_t **head, item_t **tail, item_t *it)
 
 static void *run(void *arg)
 {
+    /* Pool work is CPU-heavy and never urgent: run it below the loop
+     * thread, so a burst of password hashing cannot delay /healthz.  On
+     * Linux a thread id given to setpriority affects that thread only. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) < 0) {
+        /* not fatal: the work just competes with the loop as equals */
+    }
     for (;;) {
         pthread_mutex_lock(&mu);
         while (!todo_head && !stopping)

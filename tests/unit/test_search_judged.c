@@ -1,6 +1,6 @@
 /* The judged query set (tests/search/judged.tsv) over the real listings of
- * ../shared/data: each query's listed ids must come within its first k hits.
- * The data directory is $RZ_DATA_DIR, else ../shared/data from the checkout. */
+ * tests/data: each query's listed ids must come within its first k hits.
+ * The data directory is $RZ_DATA_DIR, else tests/data (run from the checkout). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +31,7 @@ static const char *qs_getter(void *ctx, const char *name)
 
 START_TEST(test_judged_queries_put_the_right_listings_first)
 {
-    const char *dir = getenv("RZ_DATA_DIR") ? getenv("RZ_DATA_DIR") : "../shared/data";
+    const char *dir = getenv("RZ_DATA_DIR") ? getenv("RZ_DATA_DIR") : "tests/data";
     static const char *const cities[] = {"dublin", "brisbane", "hongkong"};
     csv_set_t set = {0};
     char path[1024];
