@@ -42,6 +42,11 @@ check "plugins export only their entry symbol" "$TOP/tests/check-exports.sh" "$P
 # Command line.
 check "--version names the ABI" sh -c "'$RZD' --version | grep -q 'plugin ABI 1.1'"
 check "--help lists the options" sh -c "'$RZD' --help | grep -q -- '--check-config'"
+check "--help agrees with rentezyd(8): every option and command it names is documented" sh -c '
+    man=$(groff -man -Tutf8 "'"$TOP"'/man/rentezyd.8" 2>/dev/null | sed "s/.\x08//g")
+    for w in $("'"$RZD"'" --help | grep -oE -- "--[a-z-]+|migrate|jobs|bus|replay|dlq" | sort -u); do
+        echo "$man" | grep -q -- "$w" || { echo "rentezyd(8) lacks $w"; exit 1; }
+    done'
 check "an unknown option exits 2" sh -c "'$RZD' --bogus >/dev/null 2>&1; test \$? = 2"
 echo "secret-value-123" > "$T/secret"
 NO_DB=1 rz_conf "$T/p" "[database]" "url = postgresql://app:hunter2@db/rentezy" "[plugin.hello]" "api_token_file = $T/secret"
