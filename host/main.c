@@ -44,7 +44,7 @@ static const char usage[] =
 
 static const char *const host_keys[] = {
     "listen", "workers", "plugins", "plugin_dir", "shutdown_timeout", "restart_backoff_max",
-    "test_clock", "log_level", "access_log", NULL};
+    "test_clock", "log_level", "access_log", "work_threads", NULL};
 
 /* Apply cfg to every host module; used at start and on SIGHUP. */
 static int configure(rz_config_t *cfg, char *err, size_t errlen)
@@ -62,6 +62,16 @@ static int configure(rz_config_t *cfg, char *err, size_t errlen)
         return -1;
     }
     rz__log_set_level(lv);
+    const char *wt = rz__config_get(cfg, "host", "work_threads", NULL);
+    if (wt && *wt && strcmp(wt, "auto") != 0) {
+        int64_t n = 1;
+        if (rz__config_int(cfg, "host", "work_threads", 1, &n, err, errlen) < 0)
+            return -1;
+        if (n < 1 || n > 16) {
+            snprintf(err, errlen, "[host] work_threads: expected 'auto' or 1..16, found '%s'", wt);
+            return -1;
+        }
+    }
     if (rz__http_configure(cfg, err, errlen) < 0 || rz__authz_configure(cfg, err, errlen) < 0 ||
         rz__db_configure(cfg, err, errlen) < 0 || rz__ws_configure(cfg, err, errlen) < 0 ||
         rz__bus_configure(cfg, err, errlen) < 0)

@@ -5,6 +5,7 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -59,6 +60,24 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopexit(base, NULL);
 }
 
+/* [host] work_threads: "auto" leaves one core to the event loops (cores - 1,
+ * at least 1), so CPU-heavy work such as password hashing never starves the
+ * loop of the same worker. */
+static int work_threads(void)
+{
+    char err[256];
+    const char *v = rz__config_get(rz__rt.cfg, "host", "work_threads", NULL);
+    int64_t n;
+    if (!v || !*v || strcmp(v, "auto") == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        return cores > 2 ? (int)(cores - 1) : 1;
+    }
+    if (rz__config_int(rz__rt.cfg, "host", "work_threads", 1, &n, err, sizeof(err)) < 0 || n < 1 ||
+        n > 16)
+        return 1; /* validated by configure(); not reached */
+    return (int)n;
+}
+
 void rz__worker_run(int index)
 {
     char err[512];
@@ -85,7 +104,7 @@ void rz__worker_run(int index)
         rz__log(RZ_LOG_ERROR, "host", "worker %d: cannot watch signals", index);
         _exit(1);
     }
-    if (rz__workpool_start(base, 2) < 0) {
+    if (rz__workpool_start(base, work_threads()) < 0) {
         rz__log(RZ_LOG_ERROR, "host", "worker %d: cannot start the thread pool", index);
         _exit(1);
     }

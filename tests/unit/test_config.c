@@ -1460,7 +1460,7 @@ END_TEST
 static const char *const host_keys[] = {"listen",     "workers",          "plugins",
                                         "plugin_dir", "shutdown_timeout", "restart_backoff_max",
                                         "test_clock", "log_level",        "access_log",
-                                        NULL};
+                                        "work_threads", NULL};
 static const char *const http_keys[] = {"max_body_size",
                                         "max_header_size",
                                         "max_uri_length",
