@@ -1467,6 +1467,8 @@ static const char *const http_keys[] = {"max_body_size",
                                         "read_timeout",
                                         "keepalive_timeout",
                                         "max_connections",
+                                        "cors_origins",
+                                        "cors_max_age",
                                         NULL};
 static const char *const database_keys[] = {
     "url", "replicas", "pool_size", "connect_timeout", "statement_timeout", "slow_query", NULL};
