@@ -45,7 +45,7 @@ STRICT = os.environ.get("STRICT", "0") == "1"
 NS = "rentezy"
 
 ROLES = {
-    "api": ["auth", "property", "booking", "visit", "rent"],
+    "api": ["auth", "property", "booking", "visit", "rent", "web"],
     "search": ["search"],
     "realtime": ["chat", "notify"],
 }
@@ -250,7 +250,8 @@ if df:
         err("packaging/k8s/Dockerfile", 'ENTRYPOINT must be ["/usr/sbin/rentezyd"]')
 
 # ---- what the tree has --------------------------------------------------------------------
-plugin_dirs = sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(TOP, "plugins", "*", "")))
+# plugins/common is shared helper code compiled into each plugin, not a plugin
+plugin_dirs = sorted(d for d in (os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(TOP, "plugins", "*", ""))) if d != "common")
 available = set(plugin_dirs) | {"hello"}
 
 

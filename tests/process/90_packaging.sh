@@ -121,6 +121,7 @@ done
 for d in "$TOP"/plugins/*/; do
     [ -d "$d" ] || continue
     n=$(basename "$d")
+    [ "$n" = common ] && continue # helper code compiled into each plugin
     if ! echo " $PKGS " | grep -q " rentezy-plugin-${n//_/-} "; then
         echo "note: plugins/$n is not packaged: it does not build yet (see gen-control above)"
     fi
