@@ -23,7 +23,7 @@ typedef struct item {
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static item_t *todo_head, *todo_tail, *done_head, *done_tail; /* guarded by mu */
+static item_t *queue_head, *queue_tail, *done_head, *done_tail; /* guarded by mu */
 static int stopping;                                          /* guarded by mu */
 static int pending;                                           /* loop thread only */
 static pthread_t threads[MAX_THREADS];
@@ -51,16 +51,16 @@ static void *run(void *arg)
     }
     for (;;) {
         pthread_mutex_lock(&mu);
-        while (!todo_head && !stopping)
+        while (!queue_head && !stopping)
             pthread_cond_wait(&cv, &mu);
-        item_t *it = todo_head;
+        item_t *it = queue_head;
         if (!it) { /* stopping and nothing left */
             pthread_mutex_unlock(&mu);
             return NULL;
         }
-        todo_head = it->next;
-        if (!todo_head)
-            todo_tail = NULL;
+        queue_head = it->next;
+        if (!queue_head)
+            queue_tail = NULL;
         pthread_mutex_unlock(&mu);
 
         it->fn(it->udata);
@@ -152,7 +152,7 @@ int rz__svc_work(rz_plugin_t *self, rz_work_fn fn, rz_after_fn after, void *udat
     it->after = after;
     it->udata = udata;
     pthread_mutex_lock(&mu);
-    push(&todo_head, &todo_tail, it);
+    push(&queue_head, &queue_tail, it);
     pthread_cond_signal(&cv);
     pthread_mutex_unlock(&mu);
     pending++;
