@@ -122,8 +122,16 @@ echo "     (steady state: ${ms2} ms)"
 
 # ---- a booking on api; the tenant hears of it on realtime --------------------------------------
 CI=$(date -u -d '+30 days' +%F); CO=$(date -u -d '+33 days' +%F)
-BK=$(curl -s -H "Authorization: Bearer $TN" -H 'Content-Type: application/json' \
-    -d "{\"property_id\":\"$ID\",\"check_in\":\"$CI\",\"check_out\":\"$CO\",\"guests\":2}" "$API/v1/bookings")
+# booking learns of the listing from property-events through its own
+# consumer group, which the mock cluster may still be forming: retry while
+# the property is unknown to it (404), for up to 15 s.
+for _ in $(seq 1 150); do
+    BK=$(curl -s -w '\n%{http_code}' -H "Authorization: Bearer $TN" -H 'Content-Type: application/json' \
+        -d "{\"property_id\":\"$ID\",\"check_in\":\"$CI\",\"check_out\":\"$CO\",\"guests\":2}" "$API/v1/bookings")
+    [ "$(echo "$BK" | tail -1)" = 404 ] || break
+    sleep 0.1
+done
+BK=$(echo "$BK" | sed '$d')
 BID=$(echo "$BK" | jq -r .id)
 check "the tenant books on api (booking reads property-events over Kafka)" \
     sh -c "echo '$BK' | jq -e '.status == \"pending_payment\" and .total.amount == 27000' >/dev/null"
