@@ -90,8 +90,6 @@ static void reg_inserted(rz_dbres_t *res, void *u)
     }
     if (db_failed(r->req, res, "registering the user"))
         return;
-    /* TODO(issue 4): publish user.registered on user-events in this
-     * statement (rentezy.publish) once the event bus lands. */
     reply_user(r->req, 201, res);
 }
 
