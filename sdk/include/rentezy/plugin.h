@@ -375,8 +375,8 @@ struct rz_host {
      * rendered as rentezy_plugin_<plugin>_<name>{worker="N"} with # HELP and
      * # TYPE once per metric.  name matches [a-z][a-z0-9_]{0,47}; help is
      * kept from the first call (may be NULL).  start or later.  Returns
-     * RZ_EINVAL on a bad name or when the name is already used with the
-     * other type, RZ_ESTATE before start, RZ_ENOMEM when the table is full
+     * RZ_EINVAL on a bad name, a negative or non-finite counter delta, or a
+     * name already used with the other type; RZ_ESTATE before start; RZ_ENOMEM when the table is full
      * (RZ_PLUGIN_METRICS_MAX distinct metrics across all plugins).  A worker
      * that is replaced keeps its index: counters continue, gauges hold the
      * last value until set again. */
@@ -394,7 +394,7 @@ struct rz_host {
     /* == since 1.2: interfaces between plugins ===============================
      * A plugin provides a named vtable (defined by an SDK or the providing
      * plugin's header), e.g. "payment.provider.acme"; another plugin looks
-     * it up.  Names match [a-z0-9_.-]{1,63}.
+     * it up.  Names match [a-z][a-z0-9_.-]{0,62}.
      * provide: init only; iface must stay valid until destroy; RZ_EEXIST when
      * the name is taken, RZ_ESTATE outside init, RZ_EINVAL on a bad name.
      * lookup: start or later (every provider has run init); NULL when absent
