@@ -357,10 +357,11 @@ struct rz_host {
 
     /* == since 1.2: timers ===================================================
      * Calls fn on this worker's event loop after after_ms, then every
-     * every_ms (0 = once).  start or later (init runs in the master, which
-     * has no loop).  NULL on error: a negative time, fn NULL, called before
-     * start, out of memory.  Every timer a plugin still holds is stopped and
-     * freed after the plugin's stop hook returns.
+     * every_ms (0 = once), measured on the monotonic clock (not now_ms).
+     * From start until stop (init runs in the master, which has no loop).
+     * NULL on error: a negative time, fn NULL, called in init or after stop,
+     * out of memory.  Every timer a plugin still holds is stopped and freed
+     * after the plugin's stop hook returns.
      * Ownership: a repeating timer lives until timer_stop.  A one-shot timer
      * (every_ms == 0) is freed by the host right after fn returns, so nobody
      * may use its pointer after that; fn may call timer_stop on it (freed at
@@ -376,8 +377,9 @@ struct rz_host {
      * # TYPE once per metric.  name matches [a-z][a-z0-9_]{0,47}; help is
      * kept from the first call (may be NULL).  start or later.  Returns
      * RZ_EINVAL on a bad name, a negative or non-finite counter delta, or a
-     * name already used with the other type; RZ_ESTATE before start; RZ_ENOMEM when the table is full
-     * (RZ_PLUGIN_METRICS_MAX distinct metrics across all plugins).  A worker
+     * name already used with the other type; RZ_ESTATE before start;
+     * RZ_ENOMEM when the table is full (RZ_PLUGIN_METRICS_MAX distinct
+     * metrics across all plugins; a known name still updates).  A worker
      * that is replaced keeps its index: counters continue, gauges hold the
      * last value until set again. */
     int (*gauge_set)(rz_plugin_t *self, const char *name, const char *help, double value);
@@ -387,7 +389,7 @@ struct rz_host {
      * While any running worker has a plugin that is not ready, /readyz on
      * every worker answers 503 and names the plugin and reason (e.g. the
      * search index catching up).  Ready by default, and again when a worker
-     * is replaced.  start or later (ignored before start); reason may be
+     * is replaced.  From start until stop (ignored otherwise); reason may be
      * NULL and is cut to 127 bytes. */
     void (*ready_set)(rz_plugin_t *self, int ready, const char *reason);
 
