@@ -9,8 +9,8 @@
  * row lock (so max_photos holds against concurrent uploads), bumps the
  * version and publishes property.updated.
  *
- * The host refuses bodies above [http] max_body_size (1MiB by default)
- * before this code runs: raise it to at least max_photo_size.
+ * The upload route's body limit is max_photo_size (plugin.c), so the host
+ * answers 413 to a larger Content-Length before reading the body.
  */
 #include "prop.h"
 

@@ -4,8 +4,8 @@
  *
  * Configuration ([plugin.property]):
  *   media_dir       /var/lib/rentezy/media   where photos are stored by hash
- *   max_photo_size  8MiB   largest photo accepted; [http] max_body_size
- *                          must be at least this, or the host answers 413 first
+ *   max_photo_size  8MiB   largest photo accepted; also the upload route's
+ *                          body limit (ABI 1.2), whatever [http] max_body_size
  *   max_photos      20     photos per listing
  *
  * Routes: see the table below and openapi.json; rentezy-property(7).
@@ -94,9 +94,13 @@ static int prop_init(rz_plugin_t *self, const rz_host_t *host, void **state)
         return rc;
     if ((rc = host->migration(self, 1, "properties", prop_sql_001)) != RZ_OK)
         return rc;
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        if ((rc = host->route(self, &routes[i])) != RZ_OK)
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        rz_route_t r = routes[i];
+        if (r.handler == h_photos_add) /* photos are raw bodies */
+            r.max_body = prop_g.max_photo_size;
+        if ((rc = host->route(self, &r)) != RZ_OK)
             return rc;
+    }
     *state = &prop_g;
     return host->openapi(self, prop_openapi);
 }

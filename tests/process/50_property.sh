@@ -8,13 +8,13 @@
 . "$(dirname "$0")/../lib.sh"
 
 head -c 48 /dev/urandom | base64 -w0 > "$T/secret"
-# photos are raw bodies: [http] max_body_size must reach max_photo_size
+# photos are raw bodies: the upload route's limit is max_photo_size, above
+# the default [http] max_body_size of 1MiB
 PLUGINS="auth property" rz_conf "$T/c" \
-    "[http]" "max_body_size = 2MiB" \
     "[auth]" "jwt_secret_file = $T/secret" \
     "[plugin.auth]" "jwt_secret_file = $T/secret" "opslimit = 1" "memlimit = 8KiB" \
     "[ratelimit]" "auth = off" \
-    "[plugin.property]" "media_dir = $T/media" "max_photo_size = 1MiB" "max_photos = 3"
+    "[plugin.property]" "media_dir = $T/media" "max_photo_size = 1536KiB" "max_photos = 3"
 rz_start "$T/c" || exit 1
 
 U="p$$-$RANDOM" # the database outlives the test: unique e-mails
@@ -246,10 +246,11 @@ check "...and the newest event has one block" sh -c "
 # ---- photos ---------------------------------------------------------------------------------
 printf '\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01photo-one' > "$T/a.jpg"
 printf '\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRphoto-two' > "$T/b.png"
-printf 'RIFF\x20\x00\x00\x00WEBPVP8 photo-three' > "$T/c.webp"
+# over the global 1MiB body limit, under the upload route's 1536KiB
+{ printf 'RIFF\x20\x00\x00\x00WEBPVP8 photo-three'; head -c $((1200 * 1024)) /dev/zero; } > "$T/c.webp"
 printf 'GIF89a not one of ours' > "$T/d.gif"
 echo '<html>not an image</html>' > "$T/fake.jpg"
-{ printf '\xff\xd8\xff\xe0'; head -c $((1024 * 1024)) /dev/zero; } > "$T/big.jpg"
+{ printf '\xff\xd8\xff\xe0'; head -c $((1600 * 1024)) /dev/zero; } > "$T/big.jpg"
 up() { call_h -X POST "$BASE/v1/properties/$ID/photos" -H "$(A "$LL")" -H "Content-Type: ${2:-image/jpeg}" --data-binary @"$1"; }
 expect_eq "a JPEG uploads: 201" "$(up "$T/a.jpg")" 201
 P1=$(jq -r .id "$T/body"); H1=$(jq -r .hash "$T/body")
@@ -259,8 +260,10 @@ check "...in media_dir, fanned out" test -f "$T/media/${H1:0:2}/$H1"
 expect_eq "a PNG sent as image/jpeg is still a PNG" "$(up "$T/b.png")" 201
 check "...by its magic bytes" jq -e '.content_type == "image/png"' "$T/body"
 P2=$(jq -r .id "$T/body"); H2=$(jq -r .hash "$T/body")
-expect_eq "a WebP uploads" "$(up "$T/c.webp" image/webp)" 201
+expect_eq "a 1.2MiB WebP uploads: the route's own body limit" "$(up "$T/c.webp" image/webp)" 201
 P3=$(jq -r .id "$T/body")
+expect_eq "...while 1.2MiB elsewhere is over [http] max_body_size: 413" \
+    "$(status POST "$BASE/v1/properties" -H "$(A "$LL")" -H "Content-Type: application/json" --data-binary @"$T/c.webp")" 413
 expect_eq "a fourth photo is over max_photos: 409" "$(up "$T/a.jpg")" 409
 expect_eq "a fake image: 415" "$(up "$T/fake.jpg")" 415
 expect_eq "a GIF: 415" "$(up "$T/d.gif" image/gif)" 415
