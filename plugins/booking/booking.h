@@ -2,7 +2,6 @@
  * booking.h — what the files of the booking plugin share.  Not part of the SDK.
  *
  * plugin.c     descriptor, configuration, migrations, routes, subscriptions, jobs
- * util.c       answers for failures, UUIDs, dates, the retrying query
  * create.c     POST /v1/bookings
  * read.c       GET /v1/bookings, GET /v1/bookings/{id}
  * change.c     accept, decline, cancel
@@ -10,7 +9,8 @@
  * consume.c    property-events (the listing read model), payment-events
  * jobs.c       hold expiry and stay completion
  *
- * The rules live in the schema's SQL functions (schema/001_booking.sql):
+ * The rules live in the schema's SQL functions (schema/001_booking.sql,
+ * replaced where needed by schema/002_reasons_fast_create.sql):
  * each request is one statement, one round trip, that does the write, the
  * outbox insert and the job insert together.  The C side checks the shape
  * of the input, passes the host clock, and maps outcomes to answers.
@@ -33,6 +33,7 @@
 #define BK_MAX_NIGHTS 365
 #define BK_MAX_AHEAD_DAYS 730
 #define BK_MAX_GUESTS 100
+#define BK_MAX_REASON 500 /* characters of a cancellation's or decline's reason */
 
 typedef struct bk {
     const rz_host_t *host; /* valid until destroy */

@@ -5,9 +5,14 @@
  *
  * Each is one call of a SQL function that locks the booking, checks who
  * asks and in which state it is, writes, publishes and schedules.
+ *
+ * Decline and cancel take an optional body {"reason": "..."} (1 to
+ * BK_MAX_REASON characters of UTF-8 text): it is stored, returned in reads
+ * and carried by booking.declined / booking.cancelled.
  */
 #include "booking.h"
 
+#include <stdint.h>
 #include <string.h>
 
 typedef struct change {
@@ -49,20 +54,72 @@ static void changed(rz_dbres_t *res, void *u)
     }
 }
 
+/* Characters of valid UTF-8 text with no control character other than
+ * tab and newline, or -1. */
+static long text_chars(const unsigned char *s)
+{
+    long n = 0;
+    while (*s) {
+        uint32_t c = *s;
+        int len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (!len)
+            return -1;
+        c &= len == 1 ? 0x7f : 0x3f >> (len - 1);
+        for (int i = 1; i < len; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return -1;
+            c = c << 6 | (s[i] & 0x3f);
+        }
+        /* overlong forms, surrogates, beyond Unicode */
+        if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+            (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+            return -1;
+        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+            return -1;
+        s += len;
+        n++;
+    }
+    return n;
+}
+
+/* The optional "reason" of body into *out (NULL when absent or null);
+ * -1 after answering 400. */
+static int reason_field(rz_req_t *req, cJSON *body, const char **out)
+{
+    cJSON *r = cJSON_GetObjectItemCaseSensitive(body, "reason");
+    *out = NULL;
+    if (!r || cJSON_IsNull(r))
+        return 0;
+    long n = cJSON_IsString(r) ? text_chars((const unsigned char *)r->valuestring) : -1;
+    if (n < 1 || n > BK_MAX_REASON) {
+        H->reply_error(req, 400, "invalid", "reason",
+                       "reason must be text of 1 to %d characters without control characters",
+                       BK_MAX_REASON);
+        return -1;
+    }
+    *out = r->valuestring;
+    return 0;
+}
+
 static void run(rz_req_t *req, const char *what, const char *sql, int accept)
 {
     static const char *const none[] = {NULL};
     static const char *const reason[] = {"reason", NULL};
     const char *id = H->req_param(req, "id");
     const char *user = rzu_caller(req);
+    const char *why = NULL;
     change_t *c = user ? rzu_alloc(req, sizeof(*c)) : NULL;
     if (!c)
         return;
     /* an empty body is fine; a body, when sent, must be an object */
     size_t blen = 0;
     H->req_body(req, &blen);
-    if (blen && !rzu_body(req, strcmp(what, "accept") == 0 ? none : reason))
-        return;
+    if (blen) {
+        cJSON *body = rzu_body(req, strcmp(what, "accept") == 0 ? none : reason);
+        if (!body || reason_field(req, body, &why) < 0)
+            return;
+    }
     if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such booking");
         return;
@@ -73,12 +130,14 @@ static void run(rz_req_t *req, const char *what, const char *sql, int accept)
     rzu_i64(bk_g.hold_ms, c->hold);
     c->q = (rzu_sql_t){.sql = sql, .cb = changed, .udata = c};
     if (accept >= 0) {
-        c->q.n = 6;
+        c->q.n = 7;
         c->q.p[0] = id, c->q.p[1] = user, c->q.p[2] = accept ? "true" : "false";
         c->q.p[3] = c->now, c->q.p[4] = c->hold, c->q.p[5] = rzu_traceparent(req);
+        c->q.p[6] = why;
     } else {
-        c->q.n = 4;
+        c->q.n = 5;
         c->q.p[0] = id, c->q.p[1] = user, c->q.p[2] = c->now, c->q.p[3] = rzu_traceparent(req);
+        c->q.p[4] = why;
     }
     int rc = rzu_sql_run(&c->q);
     if (rc != RZ_OK)
@@ -87,7 +146,7 @@ static void run(rz_req_t *req, const char *what, const char *sql, int accept)
 
 static const char answer_sql[] =
     "SELECT o_outcome, o_detail, o_body FROM booking.answer($1::uuid, $2::uuid, $3::boolean, "
-    "$4::bigint, $5::bigint, $6)";
+    "$4::bigint, $5::bigint, $6, $7)";
 
 void h_accept(rz_req_t *req, void *u) { run(req, "accept", answer_sql, 1); }
 void h_decline(rz_req_t *req, void *u) { run(req, "decline", answer_sql, 0); }
@@ -95,6 +154,6 @@ void h_decline(rz_req_t *req, void *u) { run(req, "decline", answer_sql, 0); }
 void h_cancel(rz_req_t *req, void *u)
 {
     static const char sql[] = "SELECT o_outcome, o_detail, o_body FROM booking.cancel($1::uuid, "
-                              "$2::uuid, $3::bigint, $4)";
+                              "$2::uuid, $3::bigint, $4, $5)";
     run(req, "cancel", sql, -1);
 }

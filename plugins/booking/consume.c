@@ -10,7 +10,10 @@
  * {"booking_id", "payment_id", "amount": {"amount", "currency"}} confirms a
  * booking that waits for it, or asks for a refund (booking.refund_requested)
  * when it comes too late.  booking.payments remembers every payment id, so
- * a redelivered event changes nothing.  Other payment types are not ours.
+ * a redelivered event changes nothing.  Other payment types are not ours,
+ * and neither are payments of rent charges, which the rent plugin publishes
+ * on the same topic (no booking_id, "purpose": "rent"): both are
+ * acknowledged and ignored.
  */
 #include "booking.h"
 
@@ -80,16 +83,27 @@ void on_property_event(rz_event_t *ev, void *u)
     run(c);
 }
 
-/* Fill c from the payment.succeeded data; -1 with *why when malformed. */
+/* Fill c from the payment.succeeded data: 0, 1 when the payment is not for
+ * a booking (nothing to do), -1 with *why when malformed. */
 static int parse_payment(consume_t *c, const char *data, const char **why)
 {
     cJSON *j = cJSON_Parse(data);
     cJSON *bid = cJSON_GetObjectItemCaseSensitive(j, "booking_id");
     cJSON *pid = cJSON_GetObjectItemCaseSensitive(j, "payment_id");
+    cJSON *purpose = cJSON_GetObjectItemCaseSensitive(j, "purpose");
     cJSON *money = cJSON_GetObjectItemCaseSensitive(j, "amount");
     cJSON *amount = cJSON_GetObjectItemCaseSensitive(money, "amount");
     cJSON *cur = cJSON_GetObjectItemCaseSensitive(money, "currency");
     int rc = -1;
+    if (!j || !cJSON_IsObject(j)) {
+        *why = "payment.succeeded whose data is not a JSON object";
+        goto out;
+    }
+    if ((!bid || cJSON_IsNull(bid)) &&
+        !(cJSON_IsString(purpose) && strcmp(purpose->valuestring, "booking") == 0)) {
+        rc = 1; /* a rent payment */
+        goto out;
+    }
     if (!cJSON_IsString(bid) || !rzu_is_uuid(bid->valuestring)) {
         *why = "payment.succeeded without a booking_id";
         goto out;
@@ -132,9 +146,11 @@ void on_payment_event(rz_event_t *ev, void *u)
         return;
     }
     c->ev = ev;
-    if (parse_payment(c, H->event_data(ev), &why) < 0) {
-        H->log(bk_g.self, RZ_LOG_WARN, "event %s: %s", H->event_id(ev), why);
-        H->bus_done(ev, RZ_BUS_FAIL, why);
+    int parsed = parse_payment(c, H->event_data(ev), &why);
+    if (parsed != 0) {
+        if (parsed < 0)
+            H->log(bk_g.self, RZ_LOG_WARN, "event %s: %s", H->event_id(ev), why);
+        H->bus_done(ev, parsed < 0 ? RZ_BUS_FAIL : RZ_BUS_OK, parsed < 0 ? why : NULL);
         free(c);
         return;
     }

@@ -25,6 +25,7 @@ bk_t bk_g;
     extern const char sym[] __attribute__((visibility("hidden")))
 
 EMBED(bk_sql_001, "plugins/booking/schema/001_booking.sql");
+EMBED(bk_sql_002, "plugins/booking/schema/002_reasons_fast_create.sql");
 EMBED(bk_openapi, "plugins/booking/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
@@ -84,7 +85,8 @@ static int bk_init(rz_plugin_t *self, const rz_host_t *host, void **state)
         return fail("libsodium failed to initialise");
     if ((rc = configure()) != RZ_OK)
         return rc;
-    if ((rc = host->migration(self, 1, "booking", bk_sql_001)) != RZ_OK)
+    if ((rc = host->migration(self, 1, "booking", bk_sql_001)) != RZ_OK ||
+        (rc = host->migration(self, 2, "reasons_fast_create", bk_sql_002)) != RZ_OK)
         return rc;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if ((rc = host->route(self, &routes[i])) != RZ_OK)

@@ -19,6 +19,7 @@ vs_t vs_g;
     extern const char sym[] __attribute__((visibility("hidden")))
 
 EMBED(vs_sql_001, "plugins/visit/schema/001_visit.sql");
+EMBED(vs_sql_002, "plugins/visit/schema/002_reasons.sql");
 EMBED(vs_openapi, "plugins/visit/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
@@ -46,7 +47,8 @@ static int vs_init(rz_plugin_t *self, const rz_host_t *host, void **state)
         host->log(self, RZ_LOG_ERROR, "libsodium failed to initialise");
         return RZ_ERR;
     }
-    if ((rc = host->migration(self, 1, "visit", vs_sql_001)) != RZ_OK)
+    if ((rc = host->migration(self, 1, "visit", vs_sql_001)) != RZ_OK ||
+        (rc = host->migration(self, 2, "reasons", vs_sql_002)) != RZ_OK)
         return rc;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if ((rc = host->route(self, &routes[i])) != RZ_OK)

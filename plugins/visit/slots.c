@@ -2,8 +2,8 @@
  * slots.c — viewing slots.  POST /v1/properties/{id}/slots {starts_at,
  * ends_at} (the listing's landlord; 15 minutes to 4 hours, in the future,
  * never overlapping another open slot of theirs) and GET
- * /v1/properties/{id}/slots (anyone: the slots ahead, each "available"
- * unless a tenant holds it).
+ * /v1/properties/{id}/slots (anyone: the open slots ahead, soonest first,
+ * in pages (?limit=, ?cursor=), each "available" unless a tenant holds it).
  */
 #include "visit.h"
 
@@ -18,6 +18,7 @@ typedef struct slot {
     rz_req_t *req;
     rzu_sql_t q;
     char id[UUID_LEN + 1], start[24], end[24], now[24];
+    vs_page_t page;
 } slot_t;
 
 static void added(rz_dbres_t *res, void *u)
@@ -99,22 +100,25 @@ void h_slot_add(rz_req_t *req, void *u)
 static void listed(rz_dbres_t *res, void *u)
 {
     slot_t *s = u;
-    if (rzu_db_failed(s->req, res, "listing slots"))
-        return;
-    rzu_reply_text(s->req, 200, H->dbres_value(res, 0, 0));
+    if (!rzu_db_failed(s->req, res, "listing slots"))
+        vs_page_reply(s->req, res, &s->page);
 }
 
 void h_slot_list(rz_req_t *req, void *u)
 {
+    /* keyset on (start, id); the cursor is "<start in microseconds>.<id>" */
     static const char sql[] =
-        "SELECT json_build_object('items', coalesce(json_agg(visit.slot_doc(s, "
-        "EXISTS (SELECT 1 FROM visit.visits v WHERE v.slot_id = s.id "
-        "AND v.status IN ('requested', 'confirmed'))) ORDER BY lower(s.during)), '[]'), "
-        "'next_cursor', NULL)::text FROM visit.slots s WHERE s.property_id = $1::uuid "
-        "AND s.status = 'open' AND lower(s.during) > visit.ts($2::bigint)";
+        "SELECT visit.slot_doc(s, EXISTS (SELECT 1 FROM visit.visits v WHERE v.slot_id = s.id "
+        "AND v.status IN ('requested', 'confirmed')))::text, "
+        "((extract(epoch FROM lower(s.during)) * 1000000)::bigint)::text || '.' || s.id "
+        "FROM visit.slots s WHERE s.property_id = $1::uuid AND s.status = 'open' "
+        "AND lower(s.during) > visit.ts($2::bigint) "
+        "AND ($3::bigint IS NULL OR (lower(s.during), s.id) > "
+        "(to_timestamp($3::bigint / 1000000.0), $4::uuid)) "
+        "ORDER BY lower(s.during), s.id LIMIT $5::int + 1";
     const char *pid = H->req_param(req, "id");
     slot_t *s = rzu_alloc(req, sizeof(*s));
-    if (!s)
+    if (!s || vs_page_args(req, &s->page) < 0)
         return;
     if (!rzu_is_uuid(pid)) {
         H->reply_error(req, 404, "not_found", NULL, "no such listing");
@@ -122,8 +126,9 @@ void h_slot_list(rz_req_t *req, void *u)
     }
     s->req = req;
     rzu_i64(H->now_ms(), s->now);
-    s->q = (rzu_sql_t){.sql = sql, .n = 2, .p = {pid, s->now}, .flags = RZ_DB_READONLY,
-                      .cb = listed, .udata = s};
+    s->q = (rzu_sql_t){.sql = sql, .n = 5, .flags = RZ_DB_READONLY, .cb = listed, .udata = s,
+                      .p = {pid, s->now, s->page.has_cursor ? s->page.cur_us : NULL,
+                            s->page.has_cursor ? s->page.cur_id : NULL, s->page.limit}};
     int rc = rzu_sql_run(&s->q);
     if (rc != RZ_OK)
         rzu_call_failed(req, rc, "the database");

@@ -2,12 +2,14 @@
  * visit.h — what the files of the visit plugin share.  Not part of the SDK.
  *
  * plugin.c   descriptor, migrations, routes, subscription, jobs
- * util.c     answers for failures, UUIDs, RFC 3339 times, the retrying query
  * slots.c    POST/GET /v1/properties/{id}/slots
  * visits.c   request a slot, confirm, decline, cancel, read, list
  * events.c   property-events (who owns which listing), reminder jobs
+ * page.c     ?limit= and ?cursor= of the lists, and their answer
+ * reason.c   the optional reason of a decline or a cancellation
  *
- * As in booking, the rules are SQL functions (schema/001_visit.sql), one
+ * As in booking, the rules are SQL functions (schema/001_visit.sql,
+ * replaced where needed by schema/002_reasons.sql), one
  * statement per request: the write, the event on visit-events and the
  * reminder jobs commit together.  A slot never goes to two tenants: a
  * unique index allows one live visit per slot.
@@ -24,7 +26,7 @@
 #include <stdint.h>
 
 #define VS_HIDDEN __attribute__((visibility("hidden")))
-
+#define VS_MAX_REASON 500 /* characters of a decline's or cancellation's reason */
 
 typedef struct vs {
     const rz_host_t *host; /* valid until destroy */
@@ -36,6 +38,19 @@ extern vs_t vs_g VS_HIDDEN;
 
 /* Shared helpers (rzu_sql_run, rzu_db_failed, rzu_time, ...): plugins/common. */
 #include "rzu.h"
+
+/* ---- page.c, reason.c ---------------------------------------------------------- */
+typedef struct vs_page {
+    int lim, has_cursor;
+    char limit[8], cur_us[20], cur_id[UUID_LEN + 1];
+} vs_page_t;
+/* ?limit= and ?cursor= into *pg; -1 after answering 400. */
+VS_HIDDEN int vs_page_args(rz_req_t *req, vs_page_t *pg);
+/* Answer 200 with a page from rows (document, cursor), at most lim + 1. */
+VS_HIDDEN void vs_page_reply(rz_req_t *req, rz_dbres_t *res, const vs_page_t *pg);
+/* The optional "reason" of body into *out (NULL when absent or null), a
+ * pointer into body; -1 after answering 400. */
+VS_HIDDEN int vs_reason(rz_req_t *req, cJSON *body, const char **out);
 
 /* ---- handlers ----------------------------------------------------------------- */
 VS_HIDDEN void h_slot_add(rz_req_t *req, void *u);

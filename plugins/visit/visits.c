@@ -2,7 +2,9 @@
  * visits.c — POST /v1/slots/{id}/visits (a tenant asks for a slot),
  * POST /v1/visits/{id}/confirm, /decline (its landlord), /cancel (either
  * party), GET /v1/visits/{id} (its parties; 404 for anyone else),
- * GET /v1/visits (the caller's, newest first, at most 100).
+ * GET /v1/visits (the caller's, newest first, in pages: ?limit=, ?cursor=).
+ * Decline and cancel take an optional body {"reason"}; the others, when
+ * they have a body, an empty object.
  */
 #include "visit.h"
 
@@ -14,6 +16,7 @@ typedef struct call {
     rzu_sql_t q;
     char id[UUID_LEN + 1], now[24];
     const char *what;
+    vs_page_t page;
 } call_t;
 
 static void answered(rz_dbres_t *res, void *u)
@@ -49,13 +52,26 @@ static void answered(rz_dbres_t *res, void *u)
     }
 }
 
-/* Run sql with ($1 path id, $2 caller, then extra..., now, traceparent). */
-static void run(rz_req_t *req, const char *what, const char *sql, const char *extra)
+enum { NO_REASON, NULL_REASON, REASON }; /* no parameter; NULL; the body's */
+
+/* Run sql with ($1 path id, $2 caller, then extra..., now, traceparent,
+ * then the reason unless NO_REASON). */
+static void run(rz_req_t *req, const char *what, const char *sql, const char *extra,
+                int reason_arg)
 {
-    const char *id = H->req_param(req, "id"), *user = rzu_caller(req);
+    static const char *const none[] = {NULL};
+    static const char *const reason[] = {"reason", NULL};
+    const char *id = H->req_param(req, "id"), *user = rzu_caller(req), *why = NULL;
     call_t *c = user ? rzu_alloc(req, sizeof(*c)) : NULL;
     if (!c)
         return;
+    size_t blen = 0;
+    H->req_body(req, &blen);
+    if (blen) {
+        cJSON *body = rzu_body(req, reason_arg == REASON ? reason : none);
+        if (!body || (reason_arg == REASON && vs_reason(req, body, &why) < 0))
+            return;
+    }
     if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such %s", what);
         return;
@@ -75,6 +91,8 @@ static void run(rz_req_t *req, const char *what, const char *sql, const char *ex
         c->q.p[n++] = extra;
     c->q.p[n++] = c->now;
     c->q.p[n++] = rzu_traceparent(req);
+    if (reason_arg != NO_REASON)
+        c->q.p[n++] = why;
     c->q.n = n;
     int rc = rzu_sql_run(&c->q);
     if (rc != RZ_OK)
@@ -84,18 +102,18 @@ static void run(rz_req_t *req, const char *what, const char *sql, const char *ex
 void h_visit_request(rz_req_t *req, void *u)
 {
     run(req, "slot", "SELECT o_outcome, o_detail, o_body FROM visit.request($1::uuid, $2::uuid, "
-                     "$3::uuid, $4::bigint, $5)", NULL);
+                     "$3::uuid, $4::bigint, $5)", NULL, NO_REASON);
 }
 
 static const char answer_sql[] = "SELECT o_outcome, o_detail, o_body FROM visit.answer($1::uuid, "
-                                 "$2::uuid, $3::boolean, $4::bigint, $5)";
-void h_visit_confirm(rz_req_t *req, void *u) { run(req, "visit", answer_sql, "true"); }
-void h_visit_decline(rz_req_t *req, void *u) { run(req, "visit", answer_sql, "false"); }
+                                 "$2::uuid, $3::boolean, $4::bigint, $5, $6)";
+void h_visit_confirm(rz_req_t *req, void *u) { run(req, "visit", answer_sql, "true", NULL_REASON); }
+void h_visit_decline(rz_req_t *req, void *u) { run(req, "visit", answer_sql, "false", REASON); }
 
 void h_visit_cancel(rz_req_t *req, void *u)
 {
     run(req, "visit", "SELECT o_outcome, o_detail, o_body FROM visit.cancel($1::uuid, $2::uuid, "
-                      "$3::bigint, $4)", NULL);
+                      "$3::bigint, $4, $5)", NULL, REASON);
 }
 
 static void got(rz_dbres_t *res, void *u)
@@ -110,36 +128,52 @@ static void got(rz_dbres_t *res, void *u)
     rzu_reply_text(c->req, 200, H->dbres_value(res, 0, 0));
 }
 
-static void fetch(rz_req_t *req, const char *sql, const char *id)
+void h_visit_get(rz_req_t *req, void *u)
 {
-    const char *user = rzu_caller(req);
+    static const char sql[] = "SELECT visit.doc(v)::text FROM visit.visits v WHERE v.id = "
+                              "$2::uuid AND (v.tenant_id = $1::uuid OR v.landlord_id = $1::uuid)";
+    const char *id = H->req_param(req, "id"), *user = rzu_caller(req);
     call_t *c = user ? rzu_alloc(req, sizeof(*c)) : NULL;
     if (!c)
         return;
+    if (!rzu_is_uuid(id)) {
+        H->reply_error(req, 404, "not_found", NULL, "no such visit");
+        return;
+    }
     c->req = req;
-    c->q = (rzu_sql_t){.sql = sql, .n = id ? 2 : 1, .p = {user, id}, .flags = RZ_DB_READONLY, .cb = got,
+    c->q = (rzu_sql_t){.sql = sql, .n = 2, .p = {user, id}, .flags = RZ_DB_READONLY, .cb = got,
                       .udata = c};
     int rc = rzu_sql_run(&c->q);
     if (rc != RZ_OK)
         rzu_call_failed(req, rc, "the database");
 }
 
-void h_visit_get(rz_req_t *req, void *u)
+static void listed(rz_dbres_t *res, void *u)
 {
-    const char *id = H->req_param(req, "id");
-    if (!rzu_is_uuid(id)) {
-        H->reply_error(req, 404, "not_found", NULL, "no such visit");
-        return;
-    }
-    fetch(req, "SELECT visit.doc(v)::text FROM visit.visits v WHERE v.id = $2::uuid "
-              "AND (v.tenant_id = $1::uuid OR v.landlord_id = $1::uuid)", id);
+    call_t *c = u;
+    if (!rzu_db_failed(c->req, res, "listing visits"))
+        vs_page_reply(c->req, res, &c->page);
 }
 
 void h_visit_list(rz_req_t *req, void *u)
 {
-    fetch(req, "SELECT json_build_object('items', coalesce(json_agg(d ORDER BY c DESC, i DESC), "
-              "'[]'), 'next_cursor', NULL)::text FROM (SELECT visit.doc(v) d, v.created_at c, "
-              "v.id i FROM visit.visits v WHERE (v.tenant_id = $1::uuid OR v.landlord_id = "
-              "$1::uuid) ORDER BY v.created_at DESC, v.id DESC "
-              "LIMIT 100) t", NULL);
+    /* a user is a tenant or a landlord: one of the two indexes answers */
+    static const char sql[] =
+        "SELECT visit.doc(v)::text, "
+        "((extract(epoch FROM v.created_at) * 1000000)::bigint)::text || '.' || v.id "
+        "FROM visit.visits v WHERE (v.tenant_id = $1::uuid OR v.landlord_id = $1::uuid) "
+        "AND ($2::bigint IS NULL OR (v.created_at, v.id) < "
+        "(to_timestamp($2::bigint / 1000000.0), $3::uuid)) "
+        "ORDER BY v.created_at DESC, v.id DESC LIMIT $4::int + 1";
+    const char *user = rzu_caller(req);
+    call_t *c = user ? rzu_alloc(req, sizeof(*c)) : NULL;
+    if (!c || vs_page_args(req, &c->page) < 0)
+        return;
+    c->req = req;
+    c->q = (rzu_sql_t){.sql = sql, .n = 4, .flags = RZ_DB_READONLY, .cb = listed, .udata = c,
+                      .p = {user, c->page.has_cursor ? c->page.cur_us : NULL,
+                            c->page.has_cursor ? c->page.cur_id : NULL, c->page.limit}};
+    int rc = rzu_sql_run(&c->q);
+    if (rc != RZ_OK)
+        rzu_call_failed(req, rc, "the database");
 }

@@ -2,8 +2,9 @@
 # The visit plugin over real HTTP against the real database: landlords
 # publish viewing slots for their listings, tenants ask for them, a slot
 # never goes to two tenants (also with 40 asking at once), the landlord
-# confirms or declines, either side cancels, and reminders 24 h and 1 h
-# before are published as visit.reminder (host clock moved forward).
+# confirms or declines (with a reason), either side cancels (with a
+# reason), both lists page with ?limit= and ?cursor=, and reminders 24 h
+# and 1 h before are published as visit.reminder (host clock moved forward).
 # As in 70_booking.sh, while the host has no bus the test delivers the
 # property events through the SQL function the handler calls.
 . "$(dirname "$0")/../lib.sh"
@@ -74,7 +75,31 @@ check "...slot_overlap" jq -e '.error.code == "slot_overlap"' "$T/body"
 expect_eq "a second slot right after it" "$(slot "$LL" "$S1" "$(at $((48 * 3600 + 3600)))")" 201
 SL2=$(jq -r .id "$T/body")
 expect_eq "anyone lists the slots" "$(status GET "$BASE/v1/properties/$P/slots")" 200
-check "...both, in order" jq -e --arg a "$SL" --arg b "$SL2" '[.items[].id] == [$a, $b]' "$T/body"
+check "...both, in order" jq -e --arg a "$SL" --arg b "$SL2" '[.items[].id] == [$a, $b] and .next_cursor == null' "$T/body"
+expect_eq "a third slot, the day after" "$(slot "$LL" "$(at $((72 * 3600)))" "$(at $((72 * 3600 + 1800)))")" 201
+SL3=$(jq -r .id "$T/body")
+# walk a list one item per page: prints the ids, fails on a bad page
+walk() { # URL [TOKEN]
+    local url=$1 sep="?" cursor="" n=0 auth=()
+    case "$url" in *\?*) sep="&" ;; esac
+    [ -z "${2:-}" ] || auth=(-H "$(A "$2")")
+    while :; do
+        status GET "$url${sep}limit=1${cursor:+&cursor=$cursor}" "${auth[@]}" >/dev/null
+        jq -e '(.items | length) == 1' "$T/body" >/dev/null || return 1
+        jq -r '.items[0].id' "$T/body"
+        cursor=$(jq -r '.next_cursor // empty' "$T/body")
+        [ -n "$cursor" ] || return 0
+        n=$((n + 1)); [ "$n" -lt 50 ] || return 1
+    done
+}
+expect_eq "the slots one per page, in order, then next_cursor null" \
+    "$(walk "$BASE/v1/properties/$P/slots" | paste -sd,)" "$SL,$SL2,$SL3"
+expect_eq "limit=2 gives two and a cursor" "$(status GET "$BASE/v1/properties/$P/slots?limit=2")" 200
+check "...the first two" jq -e --arg a "$SL" --arg b "$SL2" '[.items[].id] == [$a, $b] and (.next_cursor | type) == "string"' "$T/body"
+for q in "limit=0" "limit=101" "limit=x" "cursor=zz" "cursor=1.nope"; do
+    expect_eq "slots with $q: 400" "$(status GET "$BASE/v1/properties/$P/slots?$q")" 400
+    check "...naming ${q%%=*}" jq -e --arg f "${q%%=*}" '.error.code == "invalid" and .error.field == $f' "$T/body"
+done
 
 # ---- one tenant per slot ----------------------------------------------------------------------
 ask() { status POST "$BASE/v1/slots/$2/visits" -H "$(A "$1")"; }
@@ -100,9 +125,18 @@ expect_eq "the landlord reads it" "$(status GET "$BASE/v1/visits/$VI" -H "$(A "$
 expect_eq "another tenant: 404" "$(status GET "$BASE/v1/visits/$VI" -H "$(A "$T2")")" 404
 expect_eq "another tenant cannot cancel it: 404" "$(status POST "$BASE/v1/visits/$VI/cancel" -H "$(A "$T2")")" 404
 expect_eq "the tenant lists their visits" "$(status GET "$BASE/v1/visits" -H "$(A "$TN")")" 200
-check "...this one" jq -e --arg v "$VI" '[.items[].id] == [$v]' "$T/body"
+check "...this one" jq -e --arg v "$VI" '[.items[].id] == [$v] and .next_cursor == null' "$T/body"
+expect_eq "the landlord lists theirs" "$(status GET "$BASE/v1/visits" -H "$(A "$LL")")" 200
+ALL=$(jq -r '[.items[].id] | join(",")' "$T/body")
+check "...two, newest first" jq -e --arg v "$VI" '(.items | length) == 2 and .items[1].id == $v' "$T/body"
+expect_eq "...the same one per page" "$(walk "$BASE/v1/visits" "$LL" | paste -sd,)" "$ALL"
+expect_eq "visits with limit=500: 400" "$(status GET "$BASE/v1/visits?limit=500" -H "$(A "$LL")")" 400
+expect_eq "visits with a bad cursor: 400" "$(status GET "$BASE/v1/visits?cursor=abc" -H "$(A "$LL")")" 400
 expect_eq "a tenant cannot confirm: 403" "$(status POST "$BASE/v1/visits/$VI/confirm" -H "$(A "$TN")")" 403
 expect_eq "another landlord cannot: 404" "$(status POST "$BASE/v1/visits/$VI/confirm" -H "$(A "$L2")")" 404
+expect_eq "a confirmation takes no reason: 400" \
+    "$(status POST "$BASE/v1/visits/$VI/confirm" -H "$(A "$LL")" -H "$J" -d '{"reason":"x"}')" 400
+check "...unknown_field" jq -e '.error.code == "unknown_field" and .error.field == "reason"' "$T/body"
 expect_eq "the landlord confirms" "$(status POST "$BASE/v1/visits/$VI/confirm" -H "$(A "$LL")")" 200
 check "...confirmed" jq -e '.status == "confirmed"' "$T/body"
 check "two reminders are scheduled: 24 h and 1 h before" \
@@ -121,14 +155,27 @@ check "the reminder carries the parties and the time" \
 
 # ---- cancel, decline -----------------------------------------------------------------------------------
 WINNER=$(awk -F'\t' '$2 == 201 {print $4}' "$T/storm" | jq -r .id)
-expect_eq "the landlord declines the other slot's request" "$(status POST "$BASE/v1/visits/$WINNER/decline" -H "$(A "$LL")")" 200
-check "...declined, visit.declined published" sql_is "select count(*) from rentezy.outbox where subject = '$WINNER' and type = 'visit.declined'" 1
+expect_eq "the landlord declines the other slot's request with a reason" \
+    "$(status POST "$BASE/v1/visits/$WINNER/decline" -H "$(A "$LL")" -H "$J" -d '{"reason":"The flat is let"}')" 200
+check "...declined with the reason" jq -e '.status == "declined" and .reason == "The flat is let"' "$T/body"
+check "...visit.declined published with it" sql_is "select data->>'reason' from rentezy.outbox where subject = '$WINNER' and type = 'visit.declined'" "The flat is let"
 expect_eq "the slot is free again: another tenant gets it" "$(ask "$T2" "$SL2")" 201
 V2=$(jq -r .id "$T/body")
-expect_eq "the tenant cancels" "$(status POST "$BASE/v1/visits/$V2/cancel" -H "$(A "$T2")")" 200
-check "...cancelled by the tenant" jq -e '.status == "cancelled" and .cancelled_by == "tenant"' "$T/body"
+expect_eq "a reason of 501 characters: 400" \
+    "$(status POST "$BASE/v1/visits/$V2/cancel" -H "$(A "$T2")" -H "$J" -d "{\"reason\":\"$(printf 'ß%.0s' $(seq 1 501))\"}")" 400
+check "...naming reason" jq -e '.error.code == "invalid" and .error.field == "reason"' "$T/body"
+expect_eq "a reason that is not text: 400" "$(status POST "$BASE/v1/visits/$V2/cancel" -H "$(A "$T2")" -H "$J" -d '{"reason":["x"]}')" 400
+expect_eq "an unknown field: 400" "$(status POST "$BASE/v1/visits/$V2/cancel" -H "$(A "$T2")" -H "$J" -d '{"why":"x"}')" 400
+expect_eq "the tenant cancels with a reason of 500 characters" \
+    "$(status POST "$BASE/v1/visits/$V2/cancel" -H "$(A "$T2")" -H "$J" -d "{\"reason\":\"$(printf 'ß%.0s' $(seq 1 500))\"}")" 200
+check "...cancelled by the tenant, the reason returned" \
+    jq -e '.status == "cancelled" and .cancelled_by == "tenant" and (.reason | length) == 500' "$T/body"
+expect_eq "...and read back" "$(status GET "$BASE/v1/visits/$V2" -H "$(A "$LL")")" 200
+check "...by the landlord" jq -e '(.reason | length) == 500' "$T/body"
+check "...visit.cancelled carries it" \
+    sql_is "select char_length(data->>'reason') from rentezy.outbox where subject = '$V2' and type = 'visit.cancelled'" 500
 expect_eq "the landlord cancels the confirmed visit" "$(status POST "$BASE/v1/visits/$VI/cancel" -H "$(A "$LL")")" 200
-check "...cancelled by the landlord, visit.cancelled published" \
-    sql_is "select data->>'cancelled_by' from rentezy.outbox where subject = '$VI' and type = 'visit.cancelled'" landlord
+check "...cancelled by the landlord, visit.cancelled published (no reason given: null)" \
+    sql_is "select (data->>'cancelled_by') || ' ' || (data->'reason' = 'null'::jsonb) from rentezy.outbox where subject = '$VI' and type = 'visit.cancelled'" "landlord true"
 expect_eq "cancelling twice is 409" "$(status POST "$BASE/v1/visits/$VI/cancel" -H "$(A "$LL")")" 409
 finish
