@@ -17,18 +17,22 @@ export const session = {
   set(s) { if (s) localStorage.setItem(KEY, JSON.stringify(s)); else localStorage.removeItem(KEY); },
 };
 
-export async function api(path, { method = 'GET', body, token } = {}) {
-  const headers = { Accept: 'application/json' };
+// body: JSON unless `raw` (a Blob or File, sent as is with its type);
+// headers: extra ones (If-Match, Idempotency-Key); text: answer the text.
+export async function api(path, { method = 'GET', body, token, raw, headers: extra = {}, text: asText = false } = {}) {
+  const headers = { Accept: asText ? '*/*' : 'application/json', ...extra };
   const t = token ?? session.get()?.token;
   if (t) headers.Authorization = 'Bearer ' + t;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (raw) headers['Content-Type'] = raw.type || 'application/octet-stream';
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(path, { method, headers, body: raw || (body === undefined ? undefined : JSON.stringify(body)) });
   } catch (err) {
     throw new ApiError(0, { error: { code: 'network', message: 'The server cannot be reached: ' + err.message } });
   }
   const text = await res.text();
+  if (asText && res.ok) return text;
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { json = null; }
   if (!res.ok) throw new ApiError(res.status, json);
@@ -42,15 +46,21 @@ export function fieldErrors(err, known = []) {
   return f ? { [f]: err.message } : { _: err.message };
 }
 
+// A listing's ETag for If-Match (property requires it on every change).
+export const ifMatch = (p) => ({ 'If-Match': `"${p.id}.${p.version}"` });
+
+// A fresh id for Idempotency-Key and chat's client_msg_id.
+export const newId = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+
 export function openSocket(token, onMessage, onState) {
   const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/ws';
   let ws, closed = false, delay = 500;
   const connect = () => {
     ws = new WebSocket(url, ['bearer', 'bearer.' + token]);
-    ws.onopen = () => { delay = 500; onState?.('open'); };
+    ws.onopen = () => { delay = 500; onState?.('open', ws); };
     ws.onmessage = (ev) => { try { onMessage(JSON.parse(ev.data)); } catch { /* not JSON */ } };
     ws.onclose = () => {
-      onState?.('closed');
+      onState?.('closed', ws);
       if (!closed) setTimeout(connect, (delay = Math.min(delay * 2, 15000)));
     };
   };
