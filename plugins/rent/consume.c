@@ -16,7 +16,7 @@
 
 typedef struct consume {
     rz_event_t *ev;
-    rt_sql_t q;
+    rzu_sql_t q;
     char now[24], version[24];
 } consume_t;
 
@@ -51,12 +51,12 @@ void on_booking_event(rz_event_t *ev, void *u)
         return;
     }
     c->ev = ev;
-    rt_i64(H->now_ms(), c->now);
-    rt_i64(H->event_version(ev), c->version);
-    c->q = (rt_sql_t){.sql = sql, .n = 5,
+    rzu_i64(H->now_ms(), c->now);
+    rzu_i64(H->event_version(ev), c->version);
+    c->q = (rzu_sql_t){.sql = sql, .n = 5,
                       .p = {H->event_type(ev), H->event_id(ev), c->version, data, c->now},
                       .cb = applied, .udata = c};
-    if (rt_sql_run(&c->q) != RZ_OK) {
+    if (rzu_sql_run(&c->q) != RZ_OK) {
         H->bus_done(ev, RZ_BUS_RETRY, "the database is unavailable");
         free(c);
     }

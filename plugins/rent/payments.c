@@ -21,7 +21,7 @@
 /* ---- the executor ------------------------------------------------------------------- */
 
 typedef struct exec {
-    rt_sql_t q;
+    rzu_sql_t q;
     rt_exec_fn done;
     void *udata;
     char id[UUID_LEN + 1], now[24], retry[6];
@@ -61,12 +61,12 @@ static void answered(const rp_result_t *r, void *u)
     snprintf(e->code, sizeof(e->code), "%s", r->code ? r->code : "");
     snprintf(e->ref, sizeof(e->ref), "%s", r->ref ? r->ref : "");
     strcpy(e->retry, r->retryable ? "true" : "false");
-    rt_i64(H->now_ms(), e->now);
-    e->q = (rt_sql_t){.sql = sql, .n = 6,
+    rzu_i64(H->now_ms(), e->now);
+    e->q = (rzu_sql_t){.sql = sql, .n = 6,
                       .p = {e->id, e->status, r->code ? e->code : NULL, e->retry,
                             r->ref ? e->ref : NULL, e->now},
                       .cb = finished, .udata = e};
-    if (rt_sql_run(&e->q) != RZ_OK)
+    if (rzu_sql_run(&e->q) != RZ_OK)
         exec_end(e, 0, NULL);
 }
 
@@ -101,15 +101,15 @@ int rt_pay_execute(const char *payment_id, rt_exec_fn done, void *udata)
         "FROM rent.payments WHERE id = $1::uuid AND status = 'pending' AND provider_ref IS NULL";
     exec_t *e;
     int rc;
-    if (!rt_is_uuid(payment_id) || !done)
+    if (!rzu_is_uuid(payment_id) || !done)
         return RZ_EINVAL;
     if (!(e = calloc(1, sizeof(*e))))
         return RZ_ENOMEM;
     memcpy(e->id, payment_id, UUID_LEN + 1);
     e->done = done;
     e->udata = udata;
-    e->q = (rt_sql_t){.sql = sql, .n = 1, .p = {e->id}, .cb = loaded, .udata = e};
-    if ((rc = rt_sql_run(&e->q)) != RZ_OK)
+    e->q = (rzu_sql_t){.sql = sql, .n = 1, .p = {e->id}, .cb = loaded, .udata = e};
+    if ((rc = rzu_sql_run(&e->q)) != RZ_OK)
         free(e);
     return rc;
 }
@@ -118,7 +118,7 @@ int rt_pay_execute(const char *payment_id, rt_exec_fn done, void *udata)
 
 typedef struct pay {
     rz_req_t *req;
-    rt_sql_t q;
+    rzu_sql_t q;
     char id[UUID_LEN + 1], now[24], recover[24];
 } pay_t;
 
@@ -129,12 +129,12 @@ static void executed(int ok, const char *doc, void *u)
     snprintf(loc, sizeof(loc), "/v1/payments/%s", p->id);
     H->resp_header(p->req, "Location", loc);
     if (ok && doc) {
-        rt_reply_text(p->req, 201, doc);
+        rzu_reply_text(p->req, 201, doc);
     } else {
         /* recorded; the recovery job finishes it */
         char body[96];
         snprintf(body, sizeof(body), "{\"id\":\"%s\",\"status\":\"pending\"}", p->id);
-        rt_reply_text(p->req, 202, body);
+        rzu_reply_text(p->req, 202, body);
     }
 }
 
@@ -142,7 +142,7 @@ static void begun(rz_dbres_t *res, void *u)
 {
     pay_t *p = u;
     int rc;
-    if (rt_db_failed(p->req, res, "recording the payment"))
+    if (rzu_db_failed(p->req, res, "recording the payment"))
         return;
     const char *out = H->dbres_value(res, 0, 0);
     if (strcmp(out, "not_found") == 0) {
@@ -169,11 +169,11 @@ void h_pay(rz_req_t *req, void *u)
                                           "payment_method", NULL};
     static const char sql[] = "SELECT * FROM rent.pay_begin($1::uuid, $2, $3::uuid, $4::uuid, $5, "
                               "$6::bigint, $7::bigint)";
-    const char *user = rt_caller(req);
+    const char *user = rzu_caller(req);
     cJSON *b, *purpose, *target, *method;
     pay_t *p;
     int rc;
-    if (!user || !(b = rt_body(req, allowed)))
+    if (!user || !(b = rzu_body(req, allowed)))
         return;
     purpose = cJSON_GetObjectItemCaseSensitive(b, "purpose");
     method = cJSON_GetObjectItemCaseSensitive(b, "payment_method");
@@ -190,7 +190,7 @@ void h_pay(rz_req_t *req, void *u)
         return;
     }
     target = cJSON_GetObjectItemCaseSensitive(b, field);
-    if (!cJSON_IsString(target) || !rt_is_uuid(target->valuestring)) {
+    if (!cJSON_IsString(target) || !rzu_is_uuid(target->valuestring)) {
         H->reply_error(req, 400, target ? "invalid" : "missing", field, "%s: expected a UUID",
                        field);
         return;
@@ -200,18 +200,18 @@ void h_pay(rz_req_t *req, void *u)
                        "payment_method: a token of 1 to 64 of [a-z0-9_]");
         return;
     }
-    if (!(p = rt_alloc(req, sizeof(*p))))
+    if (!(p = rzu_alloc(req, sizeof(*p))))
         return;
     p->req = req;
-    rt_uuid(p->id);
-    rt_i64(H->now_ms(), p->now);
-    rt_i64(rt_g.recover_ms, p->recover);
-    p->q = (rt_sql_t){.sql = sql, .n = 7,
+    rzu_uuid(p->id);
+    rzu_i64(H->now_ms(), p->now);
+    rzu_i64(rt_g.recover_ms, p->recover);
+    p->q = (rzu_sql_t){.sql = sql, .n = 7,
                       .p = {p->id, purpose->valuestring, target->valuestring, user,
                             method->valuestring, p->now, p->recover},
                       .cb = begun, .udata = p};
-    if ((rc = rt_sql_run(&p->q)) != RZ_OK)
-        rt_call_failed(req, rc, "the database");
+    if ((rc = rzu_sql_run(&p->q)) != RZ_OK)
+        rzu_call_failed(req, rc, "the database");
 }
 
 /* ---- GET /v1/payments/{id} ------------------------------------------------------------ */
@@ -219,37 +219,37 @@ void h_pay(rz_req_t *req, void *u)
 static void got(rz_dbres_t *res, void *u)
 {
     rz_req_t *req = u;
-    if (rt_db_failed(req, res, "reading the payment"))
+    if (rzu_db_failed(req, res, "reading the payment"))
         return;
     if (H->dbres_rows(res) == 0) {
         H->reply_error(req, 404, "not_found", NULL, "no such payment of yours");
         return;
     }
-    rt_reply_text(req, 200, H->dbres_value(res, 0, 0));
+    rzu_reply_text(req, 200, H->dbres_value(res, 0, 0));
 }
 
 void h_payment_get(rz_req_t *req, void *u)
 {
     static const char sql[] = "SELECT rent.payment_doc(p)::text FROM rent.payments p "
                               "WHERE id = $1::uuid AND (payer_id = $2::uuid OR payee_id = $2::uuid)";
-    const char *user = rt_caller(req), *id = H->req_param(req, "id");
+    const char *user = rzu_caller(req), *id = H->req_param(req, "id");
     int rc;
     if (!user)
         return;
-    if (!rt_is_uuid(id)) {
+    if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such payment of yours");
         return;
     }
     const char *p[] = {id, user};
     if ((rc = H->db_query(rt_g.self, RZ_DB_READONLY, sql, 2, p, got, req)) != RZ_OK)
-        rt_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }
 
 /* ---- POST /v1/payments/webhooks/{provider} --------------------------------------------- */
 
 typedef struct hook {
     rz_req_t *req;
-    rt_sql_t q;
+    rzu_sql_t q;
     cJSON *tree; /* owned until the answer */
     char now[24];
 } hook_t;
@@ -258,13 +258,13 @@ static void hooked(rz_dbres_t *res, void *u)
 {
     hook_t *k = u;
     cJSON_Delete(k->tree);
-    if (rt_db_failed(k->req, res, "storing the webhook"))
+    if (rzu_db_failed(k->req, res, "storing the webhook"))
         return;
     const char *out = H->dbres_value(res, 0, 0);
     if (strcmp(out, "replayed") == 0)
         H->reply_error(k->req, 409, "replayed", NULL, "this event was delivered before");
     else
-        rt_reply_text(k->req, 200, strcmp(out, "ok") == 0 ? "{\"received\":true}"
+        rzu_reply_text(k->req, 200, strcmp(out, "ok") == 0 ? "{\"received\":true}"
                                                           : "{\"received\":true,\"matched\":false}");
 }
 
@@ -294,7 +294,7 @@ void h_webhook(rz_req_t *req, void *u)
         H->reply_error(req, 400, "bad_signature", NULL, "the signature does not match");
         return;
     }
-    if (!(k = rt_alloc(req, sizeof(*k))))
+    if (!(k = rzu_alloc(req, sizeof(*k))))
         return;
     k->req = req;
     if (pv->parse(body, len, &k->tree, &ev) != RZ_OK) {
@@ -302,14 +302,14 @@ void h_webhook(rz_req_t *req, void *u)
         H->reply_error(req, 400, "invalid", NULL, "not an event of this provider");
         return;
     }
-    rt_i64(H->now_ms(), k->now);
-    k->q = (rt_sql_t){.sql = sql, .n = 7,
+    rzu_i64(H->now_ms(), k->now);
+    k->q = (rzu_sql_t){.sql = sql, .n = 7,
                       .p = {ev.event_id, ev.idem_key,
                             ev.status == RP_SUCCEEDED ? "succeeded" : "failed", ev.code,
                             ev.retryable ? "true" : "false", ev.ref, k->now},
                       .cb = hooked, .udata = k};
-    if ((rc = rt_sql_run(&k->q)) != RZ_OK) {
+    if ((rc = rzu_sql_run(&k->q)) != RZ_OK) {
         cJSON_Delete(k->tree);
-        rt_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
     }
 }

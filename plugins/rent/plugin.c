@@ -87,6 +87,7 @@ static int rt_init(rz_plugin_t *self, const rz_host_t *host, void **state)
     int rc;
     rt_g.host = host;
     rt_g.self = self;
+    rzu_init(host, self);
     if (sodium_init() < 0)
         return fail("libsodium failed to initialise");
     if ((rc = configure()) != RZ_OK)

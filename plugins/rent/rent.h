@@ -2,7 +2,6 @@
  * rent.h — what the files of the rent plugin share.  Not part of the SDK.
  *
  * plugin.c     descriptor, configuration, migrations, routes, jobs, subscriptions
- * util.c       answers for failures, UUIDs, dates, the retrying query
  * provider.h   the payment provider interface (to move into the SDK)
  * sandbox.c    the built-in sandbox provider: test tokens, idempotency,
  *              asynchronous confirmations through signed webhooks
@@ -12,6 +11,9 @@
  * leases.c     leases: create, read, accept, terminate, ledger
  * jobs.c       the daily run, payment and refund jobs
  * consume.c    booking-events: the bookings read model and refunds
+ *
+ * Answers for failures, UUIDs, dates and the retrying query are the shared
+ * plugins/common/rzu.h helpers.
  *
  * The rules live in the schema's SQL functions (schema/001_rent.sql); each
  * write is one statement that also publishes and enqueues.  Ownership:
@@ -27,11 +29,10 @@
 #include <stdint.h>
 
 #include "provider.h"
+#include "rzu.h"
 
 #define RT_HIDDEN __attribute__((visibility("hidden")))
 
-#define UUID_LEN 36
-#define RT_MAXP 16
 #define RT_MAX_AMOUNT 100000000000LL /* 1e9 major units of a 2-decimal currency */
 
 typedef struct rt {
@@ -48,32 +49,6 @@ typedef struct rt {
 
 extern rt_t rt_g RT_HIDDEN;
 #define H (rt_g.host)
-
-/* ---- util.c ------------------------------------------------------------------ */
-typedef struct rt_sql {
-    const char *sql;
-    int n;
-    const char *p[RT_MAXP];
-    unsigned flags;
-    rz_db_cb cb;
-    void *udata;
-    int runs;
-} rt_sql_t;
-/* One statement, rerun on 40001/40P01 (up to 5 runs); cb once.  RZ_OK, or
- * the error of db_query (cb will not run).  q lives until cb. */
-RT_HIDDEN int rt_sql_run(rt_sql_t *q);
-RT_HIDDEN int rt_db_failed(rz_req_t *req, rz_dbres_t *res, const char *what);
-RT_HIDDEN void rt_call_failed(rz_req_t *req, int rc, const char *what);
-RT_HIDDEN void rt_reply_text(rz_req_t *req, int status, const char *json);
-RT_HIDDEN void *rt_alloc(rz_req_t *req, size_t n);
-RT_HIDDEN int rt_is_uuid(const char *s);
-RT_HIDDEN void rt_uuid(char out[UUID_LEN + 1]);
-RT_HIDDEN int rt_date(const char *s, int64_t *days);
-RT_HIDDEN void rt_date_str(int64_t days, char out[11]);
-RT_HIDDEN void rt_i64(int64_t v, char out[24]);
-RT_HIDDEN const char *rt_caller(rz_req_t *req);
-RT_HIDDEN const char *rt_traceparent(rz_req_t *req);
-RT_HIDDEN cJSON *rt_body(rz_req_t *req, const char *const *allowed);
 
 /* ---- sandbox.c ---------------------------------------------------------------- */
 RT_HIDDEN extern const rp_provider_t rt_sandbox;

@@ -37,20 +37,21 @@ static int int_in(const cJSON *j, int64_t lo, int64_t hi, int64_t *out)
 
 typedef struct lreq {
     rz_req_t *req;
-    rt_sql_t q;
+    rzu_sql_t q;
     char id[UUID_LEN + 1], now[24], lead[24];
     char amount[24], due[24], grace[24], remind[24], fee_amount[24], fee_bp[24], fee_cap[24];
     char start[11], end[11];
+    char nums[5 * 24];
 } lreq_t;
 
 static void reply_lease(rz_dbres_t *res, void *u)
 {
     lreq_t *l = u;
-    if (rt_db_failed(l->req, res, "the lease"))
+    if (rzu_db_failed(l->req, res, "the lease"))
         return;
     const char *out = H->dbres_value(res, 0, 0);
     if (strcmp(out, "ok") == 0)
-        rt_reply_text(l->req, 200, H->dbres_value(res, 0, 2));
+        rzu_reply_text(l->req, 200, H->dbres_value(res, 0, 2));
     else if (strcmp(out, "not_found") == 0)
         H->reply_error(l->req, 404, "not_found", NULL, "no such lease of yours");
     else if (strcmp(out, "too_early") == 0)
@@ -70,7 +71,7 @@ static void created(rz_dbres_t *res, void *u)
         H->reply_error(l->req, 400, "invalid", "time_zone", "unknown time zone");
         return;
     }
-    if (rt_db_failed(l->req, res, "creating the lease"))
+    if (rzu_db_failed(l->req, res, "creating the lease"))
         return;
     if (H->dbres_rows(res) != 1) {
         H->reply_error(l->req, 400, "invalid", "time_zone", "unknown time zone");
@@ -78,7 +79,7 @@ static void created(rz_dbres_t *res, void *u)
     }
     snprintf(loc, sizeof(loc), "/v1/leases/%s", l->id);
     H->resp_header(l->req, "Location", loc);
-    rt_reply_text(l->req, 201, H->dbres_value(res, 0, 0));
+    rzu_reply_text(l->req, 201, H->dbres_value(res, 0, 0));
 }
 
 static int bad(rz_req_t *req, const char *field, const char *msg)
@@ -119,18 +120,18 @@ static int late_fee(rz_req_t *req, const cJSON *f, lreq_t *l, const char **type)
         if (bp <= 0 || bp > 10000 || fabs(bp - round(bp)) > 1e-6)
             return bad(req, "late_fee.percent", "late_fee.percent: above 0 up to 100, "
                                                 "at most 2 decimals");
-        rt_i64((int64_t)round(bp), l->fee_bp);
+        rzu_i64((int64_t)round(bp), l->fee_bp);
     } else if (strcmp(*type, "none") != 0) {
         if (int_in(cJSON_GetObjectItemCaseSensitive(f, "amount"), 1, RT_MAX_AMOUNT, &v) < 0)
             return bad(req, "late_fee.amount", "late_fee.amount: a positive integer of minor "
                                                "units");
-        rt_i64(v, l->fee_amount);
+        rzu_i64(v, l->fee_amount);
     }
     const cJSON *cap = cJSON_GetObjectItemCaseSensitive(f, "cap");
     if (cap) {
         if (int_in(cap, 1, RT_MAX_AMOUNT, &v) < 0)
             return bad(req, "late_fee.cap", "late_fee.cap: a positive integer of minor units");
-        rt_i64(v, l->fee_cap);
+        rzu_i64(v, l->fee_cap);
     }
     return 0;
 }
@@ -144,19 +145,20 @@ void h_lease_create(rz_req_t *req, void *u)
         "INSERT INTO rent.leases AS l (id, landlord_id, tenant_id, property_id, amount, currency, "
         "start_date, end_date, due_day, grace_days, reminder_days, fee_type, fee_amount, fee_bp, "
         "fee_cap, time_zone, status, created_at, updated_at) "
-        "SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::bigint, $6, $7::date, $8::date, "
-        "$9::int, $10::int, $11::int, f[1], f[2]::bigint, f[3]::int, f[4]::bigint, z.name, "
-        "'proposed', rent.ts($12::bigint), rent.ts($12::bigint) "
-        "FROM pg_timezone_names z, (SELECT string_to_array($13, '|') AS f) r WHERE z.name = $14 "
-        "LIMIT 1 RETURNING rent.lease_doc(l)::text";
-    const char *user = rt_caller(req);
+        "SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, n[1]::bigint, $6, $7::date, $8::date, "
+        "n[2]::int, n[3]::int, n[4]::int, f[1], f[2]::bigint, f[3]::int, f[4]::bigint, z.name, "
+        "'proposed', rent.ts(n[5]::bigint), rent.ts(n[5]::bigint) "
+        "FROM pg_timezone_names z, (SELECT string_to_array($9, '|') AS f, "
+        "string_to_array($5, '|') AS n) r WHERE z.name = $10 LIMIT 1 "
+        "RETURNING rent.lease_doc(l)::text";
+    const char *user = rzu_caller(req);
     cJSON *b, *tenant, *prop, *money, *amount, *cur, *start, *end, *tz;
     lreq_t *l;
     int64_t v, sd, ed = 0;
     const char *fee_type;
     char *fee;
     int rc;
-    if (!user || !(b = rt_body(req, allowed)) || !(l = rt_alloc(req, sizeof(*l))))
+    if (!user || !(b = rzu_body(req, allowed)) || !(l = rzu_alloc(req, sizeof(*l))))
         return;
     l->req = req;
     tenant = cJSON_GetObjectItemCaseSensitive(b, "tenant_id");
@@ -167,12 +169,12 @@ void h_lease_create(rz_req_t *req, void *u)
     start = cJSON_GetObjectItemCaseSensitive(b, "start_date");
     end = cJSON_GetObjectItemCaseSensitive(b, "end_date");
     tz = cJSON_GetObjectItemCaseSensitive(b, "time_zone");
-    if (!cJSON_IsString(tenant) || !rt_is_uuid(tenant->valuestring) ||
+    if (!cJSON_IsString(tenant) || !rzu_is_uuid(tenant->valuestring) ||
         strcmp(tenant->valuestring, user) == 0) {
         bad(req, "tenant_id", "tenant_id: another user's UUID");
         return;
     }
-    if (!cJSON_IsString(prop) || !rt_is_uuid(prop->valuestring)) {
+    if (!cJSON_IsString(prop) || !rzu_is_uuid(prop->valuestring)) {
         bad(req, "property_id", "property_id: a UUID");
         return;
     }
@@ -180,18 +182,18 @@ void h_lease_create(rz_req_t *req, void *u)
         bad(req, "monthly_rent.amount", "monthly_rent.amount: a positive integer of minor units");
         return;
     }
-    rt_i64(v, l->amount);
+    rzu_i64(v, l->amount);
     if (!cJSON_IsString(cur) || !currency_ok(cur->valuestring)) {
         bad(req, "monthly_rent.currency", "monthly_rent.currency: an ISO 4217 code we accept");
         return;
     }
-    if (!cJSON_IsString(start) || rt_date(start->valuestring, &sd) < 0) {
+    if (!cJSON_IsString(start) || rzu_date(start->valuestring, &sd) < 0) {
         bad(req, "start_date", "start_date: YYYY-MM-DD");
         return;
     }
-    rt_date_str(sd, l->start);
+    rzu_date_str(sd, l->start);
     if (end && !cJSON_IsNull(end)) {
-        if (!cJSON_IsString(end) || rt_date(end->valuestring, &ed) < 0) {
+        if (!cJSON_IsString(end) || rzu_date(end->valuestring, &ed) < 0) {
             bad(req, "end_date", "end_date: YYYY-MM-DD");
             return;
         }
@@ -199,25 +201,25 @@ void h_lease_create(rz_req_t *req, void *u)
             bad(req, "end_date", "end_date is before start_date");
             return;
         }
-        rt_date_str(ed, l->end);
+        rzu_date_str(ed, l->end);
     }
     if (int_in(cJSON_GetObjectItemCaseSensitive(b, "due_day"), 1, 28, &v) < 0) {
         bad(req, "due_day", "due_day: 1 to 28");
         return;
     }
-    rt_i64(v, l->due);
+    rzu_i64(v, l->due);
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "grace_days");
     if (g ? int_in(g, 0, 27, &v) < 0 : (v = 3, 0)) {
         bad(req, "grace_days", "grace_days: 0 to 27");
         return;
     }
-    rt_i64(v, l->grace);
+    rzu_i64(v, l->grace);
     g = cJSON_GetObjectItemCaseSensitive(b, "reminder_days");
     if (g ? int_in(g, 0, 27, &v) < 0 : (v = 3, 0)) {
         bad(req, "reminder_days", "reminder_days: 0 to 27");
         return;
     }
-    rt_i64(v, l->remind);
+    rzu_i64(v, l->remind);
     if (late_fee(req, cJSON_GetObjectItemCaseSensitive(b, "late_fee"), l, &fee_type) < 0)
         return;
     if (!cJSON_IsString(tz) || strlen(tz->valuestring) > 64 || !tz->valuestring[0]) {
@@ -226,20 +228,24 @@ void h_lease_create(rz_req_t *req, void *u)
     }
     size_t fl = strlen(fee_type) + strlen(l->fee_amount) + strlen(l->fee_bp) +
                 strlen(l->fee_cap) + 4;
-    if (!(fee = rt_alloc(req, fl)))
+    if (!(fee = rzu_alloc(req, fl)))
         return;
     snprintf(fee, fl, "%s|%s|%s|%s", fee_type, l->fee_amount, l->fee_bp, l->fee_cap);
-    rt_uuid(l->id);
-    rt_i64(H->now_ms(), l->now);
-    l->q = (rt_sql_t){.sql = sql, .n = 14,
-                      .p = {l->id, user, tenant->valuestring, prop->valuestring, l->amount,
-                            cur->valuestring, l->start, l->end[0] ? l->end : NULL, l->due,
-                            l->grace, l->remind, l->now, fee, tz->valuestring},
+    rzu_uuid(l->id);
+    rzu_i64(H->now_ms(), l->now);
+    /* the numbers travel as one "amount|due|grace|remind|now" parameter
+     * (a statement takes RZU_MAXP parameters at most) */
+    snprintf(l->nums, sizeof(l->nums), "%s|%s|%s|%s|%s", l->amount, l->due, l->grace,
+             l->remind, l->now);
+    l->q = (rzu_sql_t){.sql = sql, .n = 10,
+                      .p = {l->id, user, tenant->valuestring, prop->valuestring, l->nums,
+                            cur->valuestring, l->start, l->end[0] ? l->end : NULL, fee,
+                            tz->valuestring},
                       .cb = created, .udata = l};
     if (!l->fee_cap[0]) /* string_to_array keeps '' — make the cap NULL */
         snprintf(fee, fl, "%s|%s|%s", fee_type, l->fee_amount, l->fee_bp);
-    if ((rc = rt_sql_run(&l->q)) != RZ_OK)
-        rt_call_failed(req, rc, "the database");
+    if ((rc = rzu_sql_run(&l->q)) != RZ_OK)
+        rzu_call_failed(req, rc, "the database");
 }
 
 /* ---- reading ----------------------------------------------------------------------- */
@@ -247,28 +253,28 @@ void h_lease_create(rz_req_t *req, void *u)
 static void got_text(rz_dbres_t *res, void *u)
 {
     rz_req_t *req = u;
-    if (rt_db_failed(req, res, "reading the lease"))
+    if (rzu_db_failed(req, res, "reading the lease"))
         return;
     if (H->dbres_rows(res) == 0 || H->dbres_isnull(res, 0, 0)) {
         H->reply_error(req, 404, "not_found", NULL, "no such lease of yours");
         return;
     }
-    rt_reply_text(req, 200, H->dbres_value(res, 0, 0));
+    rzu_reply_text(req, 200, H->dbres_value(res, 0, 0));
 }
 
 static void read_one(rz_req_t *req, const char *sql)
 {
-    const char *user = rt_caller(req), *id = H->req_param(req, "id");
+    const char *user = rzu_caller(req), *id = H->req_param(req, "id");
     int rc;
     if (!user)
         return;
-    if (!rt_is_uuid(id)) {
+    if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such lease of yours");
         return;
     }
     const char *p[] = {id, user};
     if ((rc = H->db_query(rt_g.self, RZ_DB_READONLY, sql, 2, p, got_text, req)) != RZ_OK)
-        rt_call_failed(req, rc, "the database");
+        rzu_call_failed(req, rc, "the database");
 }
 
 void h_lease_get(rz_req_t *req, void *u)
@@ -290,9 +296,9 @@ static lreq_t *change(rz_req_t *req, const char *const *allowed, cJSON **body,
 {
     const char *id = H->req_param(req, "id");
     lreq_t *l;
-    if (!(*user = rt_caller(req)))
+    if (!(*user = rzu_caller(req)))
         return NULL;
-    if (!rt_is_uuid(id)) {
+    if (!rzu_is_uuid(id)) {
         H->reply_error(req, 404, "not_found", NULL, "no such lease of yours");
         return NULL;
     }
@@ -300,14 +306,14 @@ static lreq_t *change(rz_req_t *req, const char *const *allowed, cJSON **body,
     H->req_body(req, &len);
     if (len == 0) {
         *body = NULL;
-    } else if (!(*body = rt_body(req, allowed))) {
+    } else if (!(*body = rzu_body(req, allowed))) {
         return NULL;
     }
-    if (!(l = rt_alloc(req, sizeof(*l))))
+    if (!(l = rzu_alloc(req, sizeof(*l))))
         return NULL;
     l->req = req;
     memcpy(l->id, id, UUID_LEN + 1);
-    rt_i64(H->now_ms(), l->now);
+    rzu_i64(H->now_ms(), l->now);
     return l;
 }
 
@@ -331,11 +337,11 @@ void h_lease_accept(rz_req_t *req, void *u)
         }
         method = m->valuestring;
     }
-    rt_i64(rt_g.lead_days, l->lead);
-    l->q = (rt_sql_t){.sql = sql, .n = 5, .p = {l->id, user, method, l->now, l->lead},
+    rzu_i64(rt_g.lead_days, l->lead);
+    l->q = (rzu_sql_t){.sql = sql, .n = 5, .p = {l->id, user, method, l->now, l->lead},
                       .cb = reply_lease, .udata = l};
-    if ((rc = rt_sql_run(&l->q)) != RZ_OK)
-        rt_call_failed(req, rc, "the database");
+    if ((rc = rzu_sql_run(&l->q)) != RZ_OK)
+        rzu_call_failed(req, rc, "the database");
 }
 
 void h_lease_terminate(rz_req_t *req, void *u)
@@ -351,13 +357,13 @@ void h_lease_terminate(rz_req_t *req, void *u)
     if (!l)
         return;
     e = cJSON_GetObjectItemCaseSensitive(b, "end_date");
-    if (!cJSON_IsString(e) || rt_date(e->valuestring, &d) < 0) {
+    if (!cJSON_IsString(e) || rzu_date(e->valuestring, &d) < 0) {
         H->reply_error(req, 400, e ? "invalid" : "missing", "end_date", "end_date: YYYY-MM-DD");
         return;
     }
-    rt_date_str(d, l->end);
-    l->q = (rt_sql_t){.sql = sql, .n = 4, .p = {l->id, user, l->end, l->now},
+    rzu_date_str(d, l->end);
+    l->q = (rzu_sql_t){.sql = sql, .n = 4, .p = {l->id, user, l->end, l->now},
                       .cb = reply_lease, .udata = l};
-    if ((rc = rt_sql_run(&l->q)) != RZ_OK)
-        rt_call_failed(req, rc, "the database");
+    if ((rc = rzu_sql_run(&l->q)) != RZ_OK)
+        rzu_call_failed(req, rc, "the database");
 }

@@ -420,7 +420,7 @@ CREATE FUNCTION rent.pay_finish(p_id uuid, p_status text, p_code text, p_retryab
     LANGUAGE plpgsql AS $$
 DECLARE
     v_now timestamptz := rent.ts(p_now_ms);
-    p rent.payments; c rent.charges;
+    p rent.payments; c rent.charges; l rent.leases;
     v_retry int[] := ARRAY[1, 3, 5];
 BEGIN
     IF p_status = 'pending' THEN
@@ -444,7 +444,19 @@ BEGIN
             SELECT * INTO c FROM rent.charges WHERE id = p.charge_id;
             UPDATE rent.charges SET next_attempt = CASE
                 WHEN p_retryable AND c.attempts <= 3 THEN c.due_date + v_retry[c.attempts] END
-             WHERE id = c.id AND status = 'open';
+             WHERE id = c.id AND status = 'open' RETURNING * INTO c;
+            -- An answer that arrives after the daily run already handled the
+            -- retry's day (a slow provider, or a run that caught up several
+            -- days at once) would otherwise wait for the next local day: the
+            -- attempt starts now.  The lease's row lock waits for a run that
+            -- is handling this lease, so its processed_through is final.
+            IF c.next_attempt IS NOT NULL THEN
+                SELECT * INTO l FROM rent.leases WHERE id = p.lease_id FOR SHARE;
+                IF l.status = 'active' AND l.autopay IS NOT NULL
+                   AND c.next_attempt <= l.processed_through THEN
+                    PERFORM rent.autopay(l, c, v_now);
+                END IF;
+            END IF;
         END IF;
     END IF;
     PERFORM rent.emit_payment(p, 'payment.' || p_status);

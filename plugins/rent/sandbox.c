@@ -63,10 +63,10 @@ static const token_t *token_of(const char *m)
 /* ---- charge and refund ---------------------------------------------------------- */
 
 typedef struct call {
-    rt_sql_t q;
+    rzu_sql_t q;
     rp_cb cb;
     void *udata;
-    char amount[24], now[24], confirm[24];
+    char amount[24], now[24], confirm[24], nums[3 * 24];
     char retry[6];
 } call_t;
 
@@ -98,8 +98,9 @@ static int call(const char *key, const char *kind, const char *token, const char
                 int64_t amount, const char *currency, const token_t *t, rp_cb cb, void *udata)
 {
     static const char sql[] =
-        "SELECT * FROM rent.sandbox_charge($1, $2, $3, $4, $5::bigint, $6, $7, $8, $9::boolean, "
-        "$10::bigint, $11::bigint)";
+        "SELECT s.* FROM (SELECT string_to_array($5, '|') AS n) a, LATERAL "
+        "rent.sandbox_charge($1, $2, $3, $4, n[1]::bigint, $6, $7, $8, $9::boolean, "
+        "n[2]::bigint, n[3]::bigint) s";
     call_t *c;
     int rc;
     if (!key || !*key || strlen(key) > 128 || amount <= 0 || !currency || !cb)
@@ -108,15 +109,17 @@ static int call(const char *key, const char *kind, const char *token, const char
         return RZ_ENOMEM;
     c->cb = cb;
     c->udata = udata;
-    rt_i64(amount, c->amount);
-    rt_i64(H->now_ms(), c->now);
-    rt_i64(rt_g.confirm_ms, c->confirm);
+    rzu_i64(amount, c->amount);
+    rzu_i64(H->now_ms(), c->now);
+    rzu_i64(rt_g.confirm_ms, c->confirm);
     strcpy(c->retry, t->retryable ? "true" : "false");
-    c->q = (rt_sql_t){.sql = sql, .n = 11,
-                      .p = {key, kind, token, grp ? grp : "", c->amount, currency, t->outcome,
-                            t->code, c->retry, c->now, c->confirm},
+    /* "amount|now|confirm" as one parameter: a statement takes RZU_MAXP at most */
+    snprintf(c->nums, sizeof(c->nums), "%s|%s|%s", c->amount, c->now, c->confirm);
+    c->q = (rzu_sql_t){.sql = sql, .n = 9,
+                      .p = {key, kind, token, grp ? grp : "", c->nums, currency, t->outcome,
+                            t->code, c->retry},
                       .cb = call_done, .udata = c};
-    if ((rc = rt_sql_run(&c->q)) != RZ_OK)
+    if ((rc = rzu_sql_run(&c->q)) != RZ_OK)
         free(c);
     return rc;
 }
@@ -228,7 +231,7 @@ const rp_provider_t rt_sandbox = {.size = sizeof(rp_provider_t), .name = "sandbo
 
 typedef struct confirm {
     rz_job_t *job;
-    rt_sql_t q;
+    rzu_sql_t q;
     char key[129];
     char *body;       /* owned */
     char sig[128];
@@ -380,9 +383,9 @@ void job_sandbox_confirm(rz_job_t *job, void *u)
     c->job = job;
     snprintf(c->key, sizeof(c->key), "%s", key->valuestring);
     cJSON_Delete(p);
-    c->q = (rt_sql_t){.sql = "SELECT * FROM rent.sandbox_settle($1)", .n = 1, .p = {c->key},
+    c->q = (rzu_sql_t){.sql = "SELECT * FROM rent.sandbox_settle($1)", .n = 1, .p = {c->key},
                       .cb = settled, .udata = c};
-    if (rt_sql_run(&c->q) != RZ_OK) {
+    if (rzu_sql_run(&c->q) != RZ_OK) {
         H->job_done(job, RZ_JOB_RETRY, "the database is unavailable");
         confirm_free(c);
     }

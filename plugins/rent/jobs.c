@@ -23,7 +23,7 @@
 typedef struct daily daily_t;
 typedef struct chain {
     daily_t *d;
-    rt_sql_t q;
+    rzu_sql_t q;
 } chain_t;
 
 struct daily {
@@ -62,7 +62,7 @@ static void daily_step(rz_dbres_t *res, void *u)
         d->leases += n;
         d->charges += strtoll(H->dbres_value(res, 0, 1), NULL, 10);
         /* a full batch: there may be more behind; go on with this chain */
-        if (!d->failed && n >= strtoll(RUN_BATCH, NULL, 10) && rt_sql_run(&c->q) == RZ_OK)
+        if (!d->failed && n >= strtoll(RUN_BATCH, NULL, 10) && rzu_sql_run(&c->q) == RZ_OK)
             return;
     }
     if (--d->running == 0)
@@ -77,14 +77,14 @@ void job_daily(rz_job_t *job, void *u)
         return;
     }
     d->job = job;
-    rt_i64(H->now_ms(), d->now);
-    rt_i64(rt_g.lead_days, d->lead);
+    rzu_i64(H->now_ms(), d->now);
+    rzu_i64(rt_g.lead_days, d->lead);
     for (int i = 0; i < RUN_CHAINS; i++) {
         chain_t *c = &d->chains[i];
         c->d = d;
-        c->q = (rt_sql_t){.sql = "SELECT * FROM rent.run_day($1::bigint, $2::int, " RUN_BATCH ")",
+        c->q = (rzu_sql_t){.sql = "SELECT * FROM rent.run_day($1::bigint, $2::int, " RUN_BATCH ")",
                           .n = 2, .p = {d->now, d->lead}, .cb = daily_step, .udata = c};
-        if (rt_sql_run(&c->q) == RZ_OK)
+        if (rzu_sql_run(&c->q) == RZ_OK)
             d->running++;
     }
     if (d->running == 0) {
@@ -108,7 +108,7 @@ static int payload_id(rz_job_t *job, const char *name, char out[UUID_LEN + 1])
     cJSON *p = cJSON_Parse(H->job_payload(job));
     cJSON *id = cJSON_GetObjectItemCaseSensitive(p, name);
     int rc = -1;
-    if (cJSON_IsString(id) && rt_is_uuid(id->valuestring)) {
+    if (cJSON_IsString(id) && rzu_is_uuid(id->valuestring)) {
         memcpy(out, id->valuestring, UUID_LEN + 1);
         rc = 0;
     }
@@ -132,7 +132,7 @@ void job_payment(rz_job_t *job, void *u)
 
 typedef struct refund {
     rz_job_t *job;
-    rt_sql_t q;
+    rzu_sql_t q;
     char id[UUID_LEN + 1], now[24], key[129], ref[129], cur[4];
 } refund_t;
 
@@ -155,12 +155,12 @@ static void refund_answered(const rp_result_t *res, void *u)
         return;
     }
     snprintf(r->ref, sizeof(r->ref), "%s", res->ref ? res->ref : "");
-    rt_i64(H->now_ms(), r->now);
-    r->q = (rt_sql_t){.sql = sql, .n = 4,
+    rzu_i64(H->now_ms(), r->now);
+    r->q = (rzu_sql_t){.sql = sql, .n = 4,
                       .p = {r->id, res->status == RP_SUCCEEDED ? "succeeded" : "failed", r->ref,
                             r->now},
                       .cb = refund_stored, .udata = r};
-    if (rt_sql_run(&r->q) != RZ_OK) {
+    if (rzu_sql_run(&r->q) != RZ_OK) {
         H->job_done(r->job, RZ_JOB_RETRY, "the database is unavailable");
         free(r);
     }
@@ -201,8 +201,8 @@ void job_refund(rz_job_t *job, void *u)
         free(r);
         return;
     }
-    r->q = (rt_sql_t){.sql = sql, .n = 1, .p = {r->id}, .cb = refund_loaded, .udata = r};
-    if (rt_sql_run(&r->q) != RZ_OK) {
+    r->q = (rzu_sql_t){.sql = sql, .n = 1, .p = {r->id}, .cb = refund_loaded, .udata = r};
+    if (rzu_sql_run(&r->q) != RZ_OK) {
         H->job_done(job, RZ_JOB_RETRY, "the database is unavailable");
         free(r);
     }
