@@ -142,7 +142,10 @@ PLUGINS="$E2E_PLUGINS" rz_conf "$T/e2e" \
     "[ratelimit]" "auth = off" \
     "[websocket]" "origins = *" \
     "[plugin.property]" "media_dir = $T/media" \
-    "[plugin.web]" "root = $DIST"
+    "[plugin.web]" "root = $DIST" \
+    "[jobs]" "poll_interval = 50ms" \
+    "[plugin.rent]" "sandbox_webhook_secret = whsec_$(head -c 18 /dev/urandom | base64 -w0 | tr -d '/+=')" \
+    "sandbox_webhook_url = $BASE/v1/payments/webhooks/sandbox" "sandbox_confirm_delay = 2s"
 rz_start "$T/e2e" || exit 1
 before=$FAILS
 check "Playwright: publish with photos, find with a typo, book, pay, see the booking, chat, cancel" \

@@ -217,7 +217,8 @@ try {
     await tn.getByText(/The card was refused/).waitFor({ timeout: 10000 }).catch(async () => fail('a declined card is not shown: ' + (await tn.locator('.error').allTextContents()).join(' | ')));
     await tn.getByLabel('Card number').fill('4242 4242 4242 4242');
     await tn.getByRole('button', { name: /^Pay / }).click();
-    await tn.getByRole('heading', { name: 'Booking confirmed' }).waitFor({ timeout: 15000 })
+    // booking confirms from payment.succeeded; the page hears it on the socket (its poll is every 20 s)
+    await tn.getByRole('heading', { name: 'Booking confirmed' }).waitFor({ timeout: 10000 })
       .catch(async () => fail('the confirmation did not arrive: ' + (await st.textContent()).replace(/\s+/g, ' ')));
     await shot(tn, 'paid');
   }
@@ -248,6 +249,43 @@ try {
   const row = ll.locator('table.bookings tr', { hasText: `${iso(30)} → ${iso(33)}` });
   await row.waitFor({ timeout: 10000 }).catch(() => fail('the landlord does not see the booking'));
   step('  ' + (await row.textContent()).replace(/\s+/g, ' '));
+
+  if (on('RZ_RENT')) {
+    step('the landlord offers a lease; the tenant opens it by its number, accepts it and pays the first rent');
+    await row.getByRole('link', { name: 'Offer a lease' }).click();
+    await ll.getByRole('heading', { name: 'Offer a lease' }).waitFor();
+    await ll.getByLabel('Monthly rent (EUR)').fill('1200');
+    await ll.getByLabel('Start date').fill(iso(0));
+    await ll.getByLabel('Rent due on day of the month').fill('1');
+    await ll.getByRole('button', { name: 'Offer the lease' }).click();
+    await ll.getByRole('heading', { name: 'Lease', exact: true }).waitFor({ timeout: 10000 })
+      .catch(async () => fail('no lease: ' + (await ll.locator('.error').allTextContents()).join(' | ')));
+    const leaseNo = (await ll.locator('.facts-list code').textContent()).trim();
+    await shot(ll, 'lease-offered');
+    await tn.getByRole('link', { name: 'Leases' }).click();
+    await tn.getByLabel('Open a lease by its number').fill(leaseNo);
+    await tn.getByRole('button', { name: 'Open', exact: true }).click();
+    await tn.getByRole('button', { name: 'Accept the lease' }).click({ timeout: 10000 });
+    await tn.getByText('Lease accepted.').waitFor({ timeout: 10000 }).catch(async () => fail('not accepted: ' + (await tn.locator('.error').allTextContents()).join(' | ')));
+    const pay = tn.getByRole('button', { name: /^Pay rent of / }).first();
+    await pay.waitFor({ timeout: 10000 }).catch(async () => fail('no rent charge in the ledger: ' + (await tn.locator('main').textContent())));
+    const balance = async () => Number((await tn.locator('.balance').first().textContent()).match(/balance €([\d,.]+)/)[1].replace(/,/g, ''));
+    const owed = await balance();
+    await pay.click();
+    await tn.getByLabel('Card number').fill('4242 4242 4242 4242');
+    await tn.getByRole('button', { name: 'Pay', exact: true }).click();
+    await tn.getByText('Payment sent.').waitFor({ timeout: 10000 }).catch(async () => fail('rent not paid: ' + (await tn.locator('.error').allTextContents()).join(' | ')));
+    await tn.getByRole('cell', { name: 'Payment' }).waitFor({ timeout: 10000 }).catch(() => fail('the payment is not in the ledger'));
+    await tn.waitForFunction((b) => Number(document.querySelector('.balance')?.textContent.match(/balance €([\d,.]+)/)?.[1].replace(/,/g, '')) < b, owed, { timeout: 5000 })
+      .catch(async () => fail(`the balance did not go down from ${owed}: ` + (await tn.locator('.balance').first().textContent())));
+    step(`  balance €${owed} → ` + (await tn.locator('.balance').first().textContent()).replace(/\s+/g, ' '));
+    await shot(tn, 'ledger');
+    await tn.goBack(); await tn.goBack(); // back to the listing
+    await tn.getByRole('heading', { name: title }).waitFor({ timeout: 10000 });
+    await ll.goto(new URL(ll.url()).origin + '/app/landlord');
+    await ll.getByRole('link', { name: `Manage “${title}”` }).click();
+    await ll.getByRole('heading', { name: title }).waitFor();
+  }
 
   if (on('RZ_VISIT')) {
     step('a viewing: the tenant asks for the slot, the landlord confirms it');

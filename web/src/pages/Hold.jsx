@@ -2,7 +2,7 @@
 // test card, and the confirmation arriving live (booking's answer to the
 // payment comes as a notification over the WebSocket; the booking is then
 // read again).
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, fieldErrors, newId, session } from '../api.js';
 import { cardToken, TEST_CARDS } from '../lib/cards.js';
 import { remaining, spoken } from '../lib/countdown.js';
@@ -10,6 +10,14 @@ import { formatMoney } from '../lib/money.js';
 import { label } from '../lib/search.js';
 import { connectHub } from '../ws.js';
 import { Field, Link } from '../ui.jsx';
+
+// The Idempotency-Key of a payment: the same key only to resend the same
+// request (after a network error); anything else is a new payment.
+export function idemKey(ref, body) {
+  const text = JSON.stringify(body);
+  if (!ref.current || ref.current.text !== text) ref.current = { key: newId(), text };
+  return ref.current.key;
+}
 
 export function useNow(every = 1000) {
   const [now, setNow] = useState(Date.now());
@@ -31,8 +39,8 @@ export function Countdown({ expiresAt, onExpire }) {
 }
 
 // Read the booking again whenever something may have changed it: a
-// notification on the socket, and (when notify is not running) every 5 s
-// while it waits for someone else.
+// notification on the socket, and every 20 s (when notify is not running;
+// while it waits for someone else: a safety net, not the way it arrives).
 function useLiveBooking(initial) {
   const [b, setB] = useState(initial);
   useEffect(() => setB(initial), [initial]);
@@ -42,7 +50,7 @@ function useLiveBooking(initial) {
     const reload = () => api('/v1/bookings/' + b.id).then(setB, () => {});
     const tok = session.get()?.token;
     const off = tok ? connectHub(tok).subscribe((m) => { if (m.ch === 'notify') reload(); }) : () => {};
-    const t = waiting ? setInterval(reload, 5000) : null;
+    const t = waiting ? setInterval(reload, 20000) : null;
     return () => { off(); if (t) clearInterval(t); };
   }, [b?.id, waiting]);
   return [b, setB];
@@ -54,7 +62,7 @@ export default function Hold({ booking: initial }) {
   const [err, setErr] = useState({});
   const [pay, setPay] = useState(null);
   const [busy, setBusy] = useState(false);
-  const [idem] = useState(newId);
+  const idem = useRef(null); // one key per payment; kept only to resend after a network error
   if (!b) return null;
   const submit = async (e) => {
     e.preventDefault();
@@ -62,14 +70,14 @@ export default function Hold({ booking: initial }) {
     if (c.error) { setErr({ card: c.error }); return; }
     setErr({}); setBusy(true);
     try {
-      const p = await api('/v1/payments', {
-        method: 'POST', headers: { 'Idempotency-Key': idem },
-        body: { purpose: 'booking', booking_id: b.id, payment_method: c.token },
-      });
+      const body = { purpose: 'booking', booking_id: b.id, payment_method: c.token };
+      const p = await api('/v1/payments', { method: 'POST', headers: { 'Idempotency-Key': idemKey(idem, body) }, body });
+      idem.current = null; // answered: a new attempt is a new payment
       setPay(p);
       if (p.status === 'failed') setErr({ card: `The card was refused (${label(p.failure_code || p.code || 'failed')})` });
       api('/v1/bookings/' + b.id).then(setB, () => {});
     } catch (ex) {
+      if (ex.status !== 0) idem.current = null;
       const fe = fieldErrors(ex, ['payment_method', 'booking_id']);
       setErr({ card: fe.payment_method || fe.booking_id || fe._ });
     } finally {

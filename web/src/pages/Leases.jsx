@@ -2,8 +2,9 @@
 // to a tenant of one of their listings; the tenant accepts it (optionally
 // with autopay); both follow charges, payments, refunds and late fees, and
 // the tenant pays a charge with a sandbox test card.
-import { useEffect, useState } from 'react';
-import { api, fieldErrors, newId } from '../api.js';
+import { useEffect, useRef, useState } from 'react';
+import { api, fieldErrors } from '../api.js';
+import { idemKey } from './Hold.jsx';
 import { cardToken, TEST_CARDS } from '../lib/cards.js';
 import { blankLease, leaseBody, leaseIdsFromNotifications } from '../lib/lease.js';
 import { formatMoney } from '../lib/money.js';
@@ -210,16 +211,21 @@ function Ledger({ ledger, tenant, onPaid }) {
 function PayCharge({ chargeId, onPaid }) {
   const [card, setCard] = useState('');
   const [err, setErr] = useState('');
-  const [idem] = useState(newId);
+  const idem = useRef(null);
   const submit = async (e) => {
     e.preventDefault();
     const c = cardToken(card);
     if (c.error) { setErr(c.error); return; }
     try {
-      const p = await api('/v1/payments', { method: 'POST', headers: { 'Idempotency-Key': idem }, body: { purpose: 'rent', charge_id: chargeId, payment_method: c.token } });
+      const body = { purpose: 'rent', charge_id: chargeId, payment_method: c.token };
+      const p = await api('/v1/payments', { method: 'POST', headers: { 'Idempotency-Key': idemKey(idem, body) }, body });
+      idem.current = null;
       if (p.status === 'failed') setErr(`The card was refused (${label(p.failure_code || 'failed')})`);
       else onPaid();
-    } catch (ex) { setErr(ex.message); }
+    } catch (ex) {
+      if (ex.status !== 0) idem.current = null;
+      setErr(ex.message);
+    }
   };
   return (
     <form onSubmit={submit} noValidate>
