@@ -60,9 +60,9 @@ function BookingRow({ b, me, onChange }) {
     <>
       <tr>
         <td><Link to={`/app/listings/${b.property_id}`}>{dates}</Link></td>
-        <td>{b.guests}</td>
-        <td>{label(b.status)}{b.refund ? ` (refund ${formatMoney(b.refund)})` : ''}</td>
-        <td>{formatMoney(b.total)}</td>
+        <td data-label="Guests">{b.guests}</td>
+        <td data-label="Status">{label(b.status)}{b.refund ? ` (refund ${formatMoney(b.refund)})` : ''}</td>
+        <td data-label="Total">{formatMoney(b.total)}</td>
         <td className="actions">
           {landlord && b.status === 'requested' && <>
             <button type="button" onClick={() => act('accept')}>Accept {dates}</button>
@@ -81,7 +81,7 @@ function BookingRow({ b, me, onChange }) {
             <p id={`cx-${b.id}`}><strong>Cancel the stay {dates}?</strong></p>
             <p data-testid="refund">{pv.refund ? <>Refund: <strong>{formatMoney(pv.refund)}</strong> of {formatMoney(b.total)}. </> : null}{pv.why}.</p>
             <button type="button" onClick={() => act('cancel', { reason: landlord ? 'cancelled by the landlord' : 'cancelled by the tenant' })}>Confirm the cancellation</button>
-            <button type="button" className="secondary" onClick={() => setMode(null)}>Keep the booking</button>
+            <button type="button" className="secondary" autoFocus onClick={() => setMode(null)}>Keep the booking</button>
           </div>
         </td></tr>
       )}
