@@ -10,7 +10,7 @@
 // see each other's messages and notifications live; a viewing is asked for
 // and confirmed; the tenant cancels with the refund shown first.
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,11 +53,23 @@ async function newPage(viewport = DESKTOP) {
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   return { ctx, page };
 }
+// axe-core (an npm devDependency) checks every screenshotted page, at both
+// sizes, for WCAG 2.1 A/AA problems: labels, contrast, names, structure.
+// Evaluated over the DevTools protocol, which the app's CSP does not govern.
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+async function audit(page, where) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+  const v = await page.evaluate(async () => (await window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  })).violations.map((x) => `${x.id} (${x.impact}): ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+  if (v.length) fail(`accessibility problems on ${where}:\n  ` + v.join('\n  '));
+}
 async function shot(page, name) {
   for (const [tag, vp] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(vp);
     await page.waitForTimeout(150);
     await page.screenshot({ path: join(SHOTS, `${name}-${tag}.png`), fullPage: true });
+    await audit(page, `${name} (${tag})`);
   }
   await page.setViewportSize(DESKTOP);
 }
@@ -89,6 +101,32 @@ try {
   const pwErr = anon.locator('#' + (await pw.getAttribute('aria-describedby')));
   step(`  the API says next to the password: "${await pwErr.textContent()}"`);
   await shot(anon, 'register');
+
+  step('a person signs up with the keyboard alone: skip link, then the fields in order');
+  await anon.goto('/app/register');
+  await anon.getByRole('heading', { name: 'Create an account' }).waitFor();
+  const focused = () => anon.evaluate(() => {
+    const e = document.activeElement;
+    return e.id === 'main' ? 'main' : (e.labels?.[0]?.textContent.trim() || e.textContent.trim() || e.tagName);
+  });
+  await anon.keyboard.press('Tab');
+  if ((await focused()) !== 'Skip to content') fail('the first Tab does not reach the skip link: ' + (await focused()));
+  await anon.keyboard.press('Enter');
+  if ((await focused()) !== 'main') fail('the skip link does not move focus to the page: ' + (await focused()));
+  const order = [];
+  for (const [want, text] of [['Name', 'Kit'], ['Email', `kit-${uniq}@example.com`], ['Password', PW]]) {
+    await anon.keyboard.press('Tab');
+    order.push(await focused());
+    if (order.at(-1) !== want) fail(`Tab order: expected ${want}, got ${order.join(' → ')}`);
+    await anon.keyboard.type(text);
+  }
+  await anon.keyboard.press('Tab'); // the role: Tenant is checked; arrows choose
+  await anon.keyboard.press('ArrowDown');
+  if (!(await anon.getByLabel('Landlord').isChecked())) fail('the arrow keys do not choose the role');
+  await anon.keyboard.press('Tab');
+  if ((await focused()) !== 'Sign up') fail('Tab does not reach Sign up: ' + (await focused()));
+  await anon.keyboard.press('Enter');
+  await anon.getByRole('heading', { name: 'My listings' }).waitFor({ timeout: 10000 }).catch(() => fail('the keyboard sign-up did not log in'));
 
   step('a landlord registers, creates and publishes a listing');
   const { page: ll } = await newPage();

@@ -37,7 +37,9 @@ export default function App() {
   const [me, setMe] = useState(session.get());
   const logout = () => { session.set(null); closeHub(); setMe(null); go('/app'); };
   const main = useRef(null);
-  useEffect(() => { main.current?.focus(); }, [path]);
+  // focus the new page after a navigation, not on load (Tab then starts at the skip link)
+  const loaded = useRef(false);
+  useEffect(() => { if (loaded.current) main.current?.focus(); loaded.current = true; }, [path]);
 
   return (
     <>

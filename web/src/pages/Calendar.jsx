@@ -15,9 +15,12 @@ export function useTaken(id, reloadKey = 0) {
 }
 
 const WEEK = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+// "1 December 2026": starts with the visible number (the accessible name
+// must contain the text a speech user sees)
+const dayName = (d) => new Date(d + 'T00:00:00Z').toLocaleDateString('en-IE', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 const monthName = (first) => new Date(first + 'T00:00:00Z').toLocaleDateString('en-IE', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 
-export default function Calendar({ taken, err, today, onPick }) {
+export default function Calendar({ taken, err, today, onPick, from, to }) {
   const [first, setFirst] = useState(today.slice(0, 8) + '01');
   const months = [first, addMonths(first, 1)];
   return (
@@ -38,12 +41,13 @@ export default function Calendar({ taken, err, today, onPick }) {
                 <tr key={i}>{w.map((d, j) => {
                   if (!d) return <td key={j} />;
                   const kind = taken[d] ? 'taken' : d < today ? 'past' : 'free';
-                  const text = kind === 'taken' ? taken[d].toLowerCase() : kind === 'past' ? 'past' : 'free';
+                  const chosen = from && (d === from || (to && d >= from && d < to));
+                  const text = (kind === 'taken' ? taken[d].toLowerCase() : kind) + (chosen ? ', chosen' : '');
                   return (
-                    <td key={j} className={'day ' + kind} data-date={d}>
+                    <td key={j} className={'day ' + kind + (chosen ? ' chosen' : '')} data-date={d}>
                       {onPick && kind === 'free'
-                        ? <button type="button" className="daybtn" aria-label={`${d}, free: choose`} onClick={() => onPick(d)}>{Number(d.slice(8))}</button>
-                        : <span aria-label={`${d}, ${text}`}>{Number(d.slice(8))}</span>}
+                        ? <button type="button" className="daybtn" aria-label={`${dayName(d)}, ${text}`} aria-pressed={!!chosen} onClick={() => onPick(d)}>{Number(d.slice(8))}</button>
+                        : <span aria-label={`${dayName(d)}, ${text}`}>{Number(d.slice(8))}</span>}
                     </td>
                   );
                 })}</tr>

@@ -54,7 +54,7 @@ export default function ListingPage({ id, me }) {
       <h1>{p.title}</h1>
       <p className="muted">{label(p.property_type || 'home')} · {p.address?.city}, {p.address?.country}</p>
       {photos.length > 0 && (
-        <div className="photos">
+        <div className="photos" role="region" aria-label="Photos" tabIndex={0}>
           {photos.map((ph, i) => <img key={ph.id || i} src={ph.url || `/media/${ph.hash}`} alt={ph.caption || `Photo ${i + 1} of ${p.title}`} />)}
         </div>
       )}
@@ -67,7 +67,7 @@ export default function ListingPage({ id, me }) {
           </ul>
           <h2>Amenities</h2>
           <ul className="tags">{(p.amenities || []).map((a) => <li key={a}>{label(a)}</li>)}</ul>
-          <Calendar taken={taken} err={calErr} today={today} onPick={tenant && !booking ? pick : undefined} />
+          <Calendar taken={taken} err={calErr} today={today} onPick={tenant && !booking ? pick : undefined} from={f.check_in} to={f.check_out} />
           {tenant && <Viewings propertyId={id} />}
           {tenant && <MessageLandlord propertyId={id} />}
         </section>
