@@ -150,5 +150,5 @@ rz_start "$T/e2e" || exit 1
 before=$FAILS
 check "Playwright: publish with photos, find with a typo, book, pay, see the booking, chat, cancel" \
     env $FLAGS RZ_BASE="$BASE" RZ_SHOTS="${RZ_SHOTS:-$TOP/$BUILD/screenshots}" RZ_TMP="$T" node "$TOP/tests/web/e2e.mjs"
-[ "$FAILS" = "$before" ] && sed 's/^/     /' "$T/check.out" | tail -n 15
+[ "$FAILS" = "$before" ] && sed 's/^/     /' "$T/check.out" | tail -n 60
 finish

@@ -25,7 +25,8 @@ const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 390, height: 844 };
 mkdirSync(SHOTS, { recursive: true });
 
-const step = (s) => console.log('-- ' + s);
+const T0 = Date.now();
+const step = (s) => console.log(`-- [${((Date.now() - T0) / 1000).toFixed(1)}s] ` + s);
 const fail = (s) => { throw new Error(s); };
 const letters = (n) => Array.from({ length: n }, () => 'bcdfghjklmnpqrstvwxz'[Math.floor(Math.random() * 20)]).join('');
 const iso = (days) => new Date(Date.now() + days * 86400000).toISOString().slice(0, 10);
@@ -334,6 +335,24 @@ try {
     await ll.locator('.visits li', { hasText: 'Confirmed' }).waitFor({ timeout: 10000 }).catch(() => fail('the viewing is not confirmed'));
   }
 
+  step('the landlord turns instant booking off; the tenant requests a stay; the landlord accepts it');
+  await ll.getByLabel('Instant booking').uncheck();
+  await ll.getByRole('button', { name: 'Save changes' }).click();
+  await ll.getByText(`Changes to “${title}” saved.`).waitFor({ timeout: 10000 }).catch(async () => fail('instant booking not turned off: ' + (await ll.locator('.error').allTextContents()).join(' | ')));
+  await tn.reload();
+  await tn.getByLabel('Check-in').fill(iso(50));
+  await tn.getByLabel('Check-out').fill(iso(52));
+  await tn.getByLabel('Guests').fill('1');
+  await tn.getByRole('button', { name: 'Request to book' }).click({ timeout: 10000 });
+  await tn.getByRole('heading', { name: 'Booking requested' }).waitFor({ timeout: 10000 }).catch(async () => fail('no request: ' + (await tn.locator('.error').allTextContents()).join(' | ')));
+  await ll.reload();
+  await ll.getByRole('button', { name: `Accept ${iso(50)} → ${iso(52)}` }).click({ timeout: 10000 });
+  await ll.getByText('Pending payment.').waitFor({ timeout: 10000 }).catch(async () => fail('not accepted: ' + (await ll.locator('.error').allTextContents()).join(' | ')));
+  if (on('RZ_NOTIFY')) { // the tenant's page hears it on the socket (its poll is every 20 s)
+    await tn.getByRole('heading', { name: 'Dates held: pay to confirm' }).waitFor({ timeout: 10000 }).catch(() => fail('the tenant did not see the acceptance live'));
+    step('  accepted; the tenant saw the hold arrive live');
+  }
+
   if (on('RZ_CHAT')) {
     step('the tenant and the landlord chat, each sees the other\'s messages live');
     await tn.getByRole('button', { name: 'Message the landlord' }).click();
@@ -368,6 +387,14 @@ try {
   await tn.getByRole('button', { name: 'Confirm the cancellation' }).click();
   await tn.getByText(/^Cancelled\. Refund:/).waitFor({ timeout: 10000 }).catch(async () => fail('not cancelled: ' + (await tn.locator('.error').allTextContents()).join(' | ')));
   await tn.getByRole('cell', { name: /^Cancelled/ }).first().waitFor({ timeout: 10000 });
+
+  step('the landlord unpublishes the listing; search no longer finds it');
+  await ll.goto(new URL(ll.url()).origin + '/app/landlord');
+  await ll.getByRole('button', { name: `Unpublish “${title}”` }).click();
+  await ll.getByText(`“${title}” unpublished.`).waitFor({ timeout: 10000 });
+  await tn.goto('/app');
+  await tn.getByLabel('Where or what').fill(WORD);
+  await tn.getByText('0 places').waitFor({ timeout: 15000 }).catch(() => fail('an unpublished listing is still found'));
 
   if (consoleErrors.length) console.log('browser console errors (not fatal):\n  ' + consoleErrors.slice(0, 10).join('\n  '));
   ok = true;

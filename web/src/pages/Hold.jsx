@@ -5,19 +5,15 @@
 import { useEffect, useRef, useState } from 'react';
 import { api, fieldErrors, newId, session } from '../api.js';
 import { cardToken, TEST_CARDS } from '../lib/cards.js';
+import { idemKey as payKey } from '../lib/idem.js';
 import { remaining, spoken } from '../lib/countdown.js';
 import { formatMoney } from '../lib/money.js';
 import { label } from '../lib/search.js';
 import { connectHub } from '../ws.js';
 import { Field, Link } from '../ui.jsx';
 
-// The Idempotency-Key of a payment: the same key only to resend the same
-// request (after a network error); anything else is a new payment.
-export function idemKey(ref, body) {
-  const text = JSON.stringify(body);
-  if (!ref.current || ref.current.text !== text) ref.current = { key: newId(), text };
-  return ref.current.key;
-}
+// One Idempotency-Key per payment attempt (lib/idem.js).
+export const idemKey = (ref, body) => payKey(ref, body, newId);
 
 export function useNow(every = 1000) {
   const [now, setNow] = useState(Date.now());
