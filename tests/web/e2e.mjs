@@ -154,9 +154,26 @@ try {
   await ll.getByText(`“${title}” published.`).waitFor({ timeout: 10000 });
   await shot(ll, 'landlord');
 
-  step('the landlord uploads two photos, reorders them, changes the description and blocks dates');
+  step('the access token is renewed with the refresh token: when about to end, and after a 401');
+  const sess = (pg) => pg.evaluate(() => JSON.parse(localStorage.getItem('rentezy.session')));
+  const setSess = (pg, patch) => pg.evaluate((p) => {
+    localStorage.setItem('rentezy.session', JSON.stringify({ ...JSON.parse(localStorage.getItem('rentezy.session')), ...p }));
+  }, patch);
+  const s0 = await sess(ll);
+  await setSess(ll, { exp: Date.now() + 1000 }); // about to end
   await ll.getByRole('link', { name: `Manage “${title}”` }).click();
   await ll.getByRole('heading', { name: title }).waitFor();
+  const s1 = await sess(ll);
+  if (!s1 || s1.token === s0.token || s1.refresh === s0.refresh) fail('the token was not renewed before its end');
+  await setSess(ll, { token: s1.token.slice(0, -4) + 'AAAA' }); // refused by the API: 401
+  await ll.reload();
+  await ll.getByRole('heading', { name: title }).waitFor();
+  await ll.getByText('No bookings yet.').waitFor({ timeout: 10000 }).catch(() => fail('the bookings (which need the token) did not load'));
+  const s2 = await sess(ll);
+  if (!s2 || s2.refresh === s1.refresh) fail('a 401 did not renew the token');
+  if ((await ll.locator('[role=alert]').count()) > 0) fail('an error is shown after the renewal: ' + (await ll.locator('[role=alert]').allTextContents()).join(' | '));
+
+  step('the landlord uploads two photos, reorders them, changes the description and blocks dates');
   const png = async (color) => Buffer.from((await ll.evaluate((c) => {
     const cv = document.createElement('canvas'); cv.width = 480; cv.height = 320;
     const g = cv.getContext('2d'); g.fillStyle = c; g.fillRect(0, 0, 480, 320);

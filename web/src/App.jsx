@@ -1,6 +1,6 @@
 // The shell: header, navigation, the bell, and the routes under /app.
 import { useEffect, useRef, useState } from 'react';
-import { ApiError, session } from './api.js';
+import { ApiError, EXPIRED, api, session } from './api.js';
 import { closeHub } from './ws.js';
 import { Link, go, usePath } from './ui.jsx';
 import AuthPage from './pages/Auth.jsx';
@@ -35,7 +35,18 @@ function route(path, me, setMe) {
 export default function App() {
   const path = usePath();
   const [me, setMe] = useState(session.get());
-  const logout = () => { session.set(null); closeHub(); setMe(null); go('/app'); };
+  const logout = () => {
+    const s = session.get();
+    // revoke the refresh token (best effort: the session is gone here either way)
+    if (s?.refresh) api('/v1/auth/logout', { method: 'POST', body: { refresh_token: s.refresh } }).catch(() => {});
+    session.set(null); closeHub(); setMe(null); go('/app');
+  };
+  // the refresh token was refused (expired, revoked): log in again
+  useEffect(() => {
+    const on = () => { closeHub(); setMe(null); go('/app/login'); };
+    addEventListener(EXPIRED, on);
+    return () => removeEventListener(EXPIRED, on);
+  }, []);
   const main = useRef(null);
   // focus the new page after a navigation, not on load (Tab then starts at the skip link)
   const loaded = useRef(false);
@@ -54,7 +65,7 @@ export default function App() {
           {me && <Link to="/app/leases">Leases</Link>}
           {me ? (
             <>
-              <Bell token={me.token} />
+              <Bell user={me.id} />
               <span className="who" aria-label="Signed in as">{me.name}</span>
               <button type="button" className="link" onClick={logout}>Log out</button>
             </>

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, fieldErrors, session } from '../api.js';
+import { api, fieldErrors, session, sessionFromTokens } from '../api.js';
 import { label } from '../lib/search.js';
 import { Field, FormError, Link, go } from '../ui.jsx';
 
@@ -17,7 +17,7 @@ export default function AuthPage({ mode, onAuth }) {
       if (mode === 'register') await api('/v1/auth/register', { method: 'POST', body: f });
       const tok = await api('/v1/auth/login', { method: 'POST', body: { email: f.email, password: f.password } });
       const user = await api('/v1/me', { token: tok.access_token });
-      const s = { token: tok.access_token, id: user.id, name: user.name || f.email, role: user.role };
+      const s = sessionFromTokens(tok, { id: user.id, name: user.name || f.email, role: user.role });
       session.set(s);
       onAuth(s);
       go(s.role === 'landlord' ? '/app/landlord' : '/app');

@@ -3,22 +3,27 @@ import { useEffect, useState } from 'react';
 import { api } from '../api.js';
 import { connectHub } from '../ws.js';
 
-export default function Bell({ token }) {
+export default function Bell({ user }) {
   const [unread, setUnread] = useState(0);
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState([]);
   const [live, setLive] = useState('');
   const [err, setErr] = useState('');
   useEffect(() => {
-    api('/v1/notifications/unread_count').then((r) => setUnread(r.unread || 0), () => {});
-    return connectHub(token).subscribe((m) => {
+    const hub = connectHub(user);
+    // the count on every (re)connection: pushes sent while away are not replayed
+    const offState = hub.onState((s) => {
+      if (s === 'open') api('/v1/notifications/unread_count').then((r) => setUnread(r.unread || 0), () => {});
+    });
+    const off = hub.subscribe((m) => {
       if (m.ch === 'notify' && m.type === 'notification') {
         setUnread((u) => u + 1);
         setItems((it) => [m.notification, ...it]);
         setLive(m.notification?.title || 'New notification');
       }
     });
-  }, [token]);
+    return () => { off(); offState(); };
+  }, [user]);
   const toggleOpen = () => {
     const next = !open;
     setOpen(next);

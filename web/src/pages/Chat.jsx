@@ -27,11 +27,11 @@ export default function ChatPage({ id, me }) {
     setOnline((o) => ({ ...Object.fromEntries((r.items || []).map((c) => [c.other_id, !!c.other_online])), ...o }));
   }, (e) => setErr(e.message));
   useEffect(() => { load(); }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
-  useEffect(() => connectHub(me.token).subscribe((m) => {
+  useEffect(() => connectHub(me.id).subscribe((m) => {
     if (m.ch !== 'chat') return;
     if (m.type === 'presence') setOnline((o) => ({ ...o, [m.user_id]: m.status === 'online' }));
     if (m.type === 'message' && m.conversation_id !== id) load();
-  }), [me.token, id]); // eslint-disable-line react-hooks/exhaustive-deps
+  }), [me.id, id]); // eslint-disable-line react-hooks/exhaustive-deps
   const cur = (convs || []).find((c) => c.id === id);
   return (
     <div className="chat">
@@ -63,7 +63,7 @@ function Conversation({ id, me, conv, title, online }) {
   const [state, setState] = useState('connecting');
   const last = useRef(0);
   const list = useRef(null);
-  const hub = connectHub(me.token);
+  const hub = connectHub(me.id);
   useEffect(() => {
     api(`/v1/chat/conversations/${id}/messages?limit=50`).then((r) => setMsgs((m) => mergeMessages(m, r.items || [])), (e) => setErr(e.message));
   }, [id]);

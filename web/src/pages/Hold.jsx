@@ -44,10 +44,13 @@ function useLiveBooking(initial) {
   useEffect(() => {
     if (!b?.id) return undefined;
     const reload = () => api('/v1/bookings/' + b.id).then(setB, () => {});
-    const tok = session.get()?.token;
-    const off = tok ? connectHub(tok).subscribe((m) => { if (m.ch === 'notify') reload(); }) : () => {};
+    const user = session.get()?.id;
+    const hub = user ? connectHub(user) : null;
+    const off = hub ? hub.subscribe((m) => { if (m.ch === 'notify') reload(); }) : () => {};
+    let first = true; // and after a reconnection (what was pushed meanwhile is lost)
+    const offState = hub ? hub.onState((s) => { if (s === 'open' && !first) reload(); if (s === 'open') first = false; }) : () => {};
     const t = waiting ? setInterval(reload, 20000) : null;
-    return () => { off(); if (t) clearInterval(t); };
+    return () => { off(); offState(); if (t) clearInterval(t); };
   }, [b?.id, waiting]);
   return [b, setB];
 }
