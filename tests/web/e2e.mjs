@@ -332,6 +332,7 @@ try {
     await tn.getByRole('button', { name: 'Pay', exact: true }).click();
     await tn.getByText('Payment sent.').waitFor({ timeout: 10000 }).catch(async () => fail('rent not paid: ' + (await tn.locator('.error').allTextContents()).join(' | ')));
     await tn.getByRole('cell', { name: 'Payment' }).waitFor({ timeout: 10000 }).catch(() => fail('the payment is not in the ledger'));
+    await tn.getByRole('cell', { name: 'Paid', exact: true }).waitFor({ timeout: 10000 }).catch(() => fail('the paid charge is not shown as paid'));
     await tn.waitForFunction((b) => Number(document.querySelector('.balance')?.textContent.match(/balance €([\d,.]+)/)?.[1].replace(/,/g, '')) < b, owed, { timeout: 5000 })
       .catch(async () => fail(`the balance did not go down from ${owed}: ` + (await tn.locator('.balance').first().textContent())));
     step(`  balance €${owed} → ` + (await tn.locator('.balance').first().textContent()).replace(/\s+/g, ' '));

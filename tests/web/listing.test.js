@@ -66,3 +66,22 @@ describe('chat messages', () => {
     expect(lastContiguous([])).toBe(0);
   });
 });
+
+import { openAmounts } from '../../web/src/lib/lease.js';
+describe('openAmounts (what is left to pay on each charge)', () => {
+  const eur = (amount) => ({ amount, currency: 'EUR' });
+  const entries = [
+    { type: 'rent', id: 'c1', amount: eur(24000) }, { type: 'rent', id: 'c2', amount: eur(120000) },
+    { type: 'late_fee', id: 'c3', amount: eur(2500) }, { type: 'payment', id: 'p1', amount: eur(-24000) },
+  ];
+  it('takes succeeded payments off their charge only', () => {
+    expect(openAmounts(entries, [
+      { id: 'p1', charge_id: 'c1', status: 'succeeded', amount: eur(24000) },
+      { id: 'p2', charge_id: 'c2', status: 'failed', amount: eur(120000) },
+      { id: 'p3', booking_id: 'b', status: 'succeeded', amount: eur(5000) },
+    ])).toEqual({ c1: 0, c2: 120000, c3: 2500 });
+  });
+  it('everything is open without payments', () => {
+    expect(openAmounts(entries, [])).toEqual({ c1: 24000, c2: 120000, c3: 2500 });
+  });
+});

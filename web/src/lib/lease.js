@@ -48,3 +48,18 @@ export function leaseIdsFromNotifications(items) {
   }
   return ids;
 }
+
+// What is left to pay on each charge of a ledger.  The ledger's entries do
+// not say which charge a payment paid: the payments (GET /v1/payments/{id},
+// with charge_id and status) do.  Refunds reopen nothing here (a refunded
+// payment has status "refunded", not "succeeded").
+//   -> {chargeId: open minor units}
+export function openAmounts(entries, payments) {
+  const open = {};
+  for (const e of entries || []) if (e.type === 'rent' || e.type === 'late_fee') open[e.id] = (open[e.id] || 0) + (e.amount?.amount || 0);
+  for (const p of payments || []) {
+    if (p.status !== 'succeeded' || !(p.charge_id in open)) continue;
+    open[p.charge_id] = Math.max(0, open[p.charge_id] - (p.amount?.amount || 0));
+  }
+  return open;
+}

@@ -90,7 +90,7 @@ function Conversation({ id, me, conv, title, online }) {
         setErr(m.message || m.code);
         if (m.client_msg_id) setMsgs((l) => l.map((x) => (x.client_msg_id === m.client_msg_id ? { ...x, failed: true } : x)));
       } else if (m.type === 'message_ref') {
-        api(`/v1/chat/conversations/${id}/messages?limit=50`).then((r) => setMsgs((l) => mergeMessages(l, r.items || [])), () => {});
+        api(`/v1/chat/conversations/${id}/messages?limit=50`).then((r) => setMsgs((l) => mergeMessages(l, r.items || [])), (e) => setErr(e.message));
       }
     });
     return () => { off(); offState(); };

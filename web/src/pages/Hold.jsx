@@ -43,6 +43,7 @@ function useLiveBooking(initial) {
   const waiting = b && ['requested', 'pending_payment'].includes(b.status);
   useEffect(() => {
     if (!b?.id) return undefined;
+    // a failed re-read keeps what is shown; the next notification or poll tries again
     const reload = () => api('/v1/bookings/' + b.id).then(setB, () => {});
     const user = session.get()?.id;
     const hub = user ? connectHub(user) : null;

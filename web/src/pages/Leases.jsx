@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import { api, fieldErrors } from '../api.js';
 import { idemKey } from './Hold.jsx';
 import { cardToken, TEST_CARDS } from '../lib/cards.js';
-import { blankLease, leaseBody, leaseIdsFromNotifications } from '../lib/lease.js';
+import { blankLease, leaseBody, leaseIdsFromNotifications, openAmounts } from '../lib/lease.js';
 import { formatMoney } from '../lib/money.js';
 import { label } from '../lib/search.js';
 import { Field, FormError, Link, go } from '../ui.jsx';
@@ -107,7 +107,12 @@ export function LeasePage({ id, me }) {
   const [msg, setMsg] = useState('');
   const load = () => {
     api('/v1/leases/' + id).then((x) => { setL(x); remember(id); }, (e) => setErr(e.message));
-    api(`/v1/leases/${id}/ledger`).then(setLedger, () => {});
+    api(`/v1/leases/${id}/ledger`).then(async (lg) => {
+      // which charge each payment paid (the ledger does not say)
+      const pays = await Promise.all((lg.entries || []).filter((e) => e.type === 'payment')
+        .map((e) => api('/v1/payments/' + e.id).catch(() => null)));
+      setLedger({ ...lg, open: openAmounts(lg.entries, pays.filter(Boolean)) });
+    }, (e) => setErr('The ledger cannot be shown: ' + e.message));
   };
   useEffect(load, [id]); // eslint-disable-line react-hooks/exhaustive-deps
   if (!l) return err ? <p className="error" role="alert">{err}</p> : <p>Loading…</p>;
@@ -192,16 +197,21 @@ function Ledger({ ledger, tenant, onPaid }) {
       ))}
       {entries.length === 0 ? <p>No charges yet: the first is made ahead of the first due date.</p> : (
         <table>
-          <thead><tr><th scope="col">Date</th><th scope="col">What</th><th scope="col">Amount</th>{tenant && <th scope="col">Pay</th>}</tr></thead>
-          <tbody>{entries.map((e) => (
-            <tr key={e.type + e.id}>
-              <td>{e.date}</td><td>{KIND[e.type] || label(e.type)}</td><td>{formatMoney(e.amount)}</td>
-              {tenant && <td>{(e.type === 'rent' || e.type === 'late_fee') && (
-                paying === e.id ? <PayCharge chargeId={e.id} onPaid={() => { setPaying(null); onPaid(); }} />
-                  : <button type="button" onClick={() => setPaying(e.id)}>Pay {KIND[e.type].toLowerCase()} of {e.date}</button>
-              )}</td>}
-            </tr>
-          ))}</tbody>
+          <thead><tr><th scope="col">Date</th><th scope="col">What</th><th scope="col">Amount</th><th scope="col">Left to pay</th></tr></thead>
+          <tbody>{entries.map((e) => {
+            const charge = e.type === 'rent' || e.type === 'late_fee';
+            const left = ledger.open?.[e.id];
+            return (
+              <tr key={e.type + e.id}>
+                <td>{e.date}</td><td>{KIND[e.type] || label(e.type)}</td><td>{formatMoney(e.amount)}</td>
+                <td>{charge && (left === 0 ? 'Paid' : <>
+                  {left !== undefined && formatMoney({ amount: left, currency: e.amount.currency })}{' '}
+                  {tenant && (paying === e.id ? <PayCharge chargeId={e.id} onPaid={() => { setPaying(null); onPaid(); }} />
+                    : <button type="button" onClick={() => setPaying(e.id)}>Pay {KIND[e.type].toLowerCase()} of {e.date}</button>)}
+                </>)}</td>
+              </tr>
+            );
+          })}</tbody>
         </table>
       )}
     </section>

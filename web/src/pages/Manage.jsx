@@ -121,7 +121,8 @@ function Blocks({ p, setP, say, onChange }) {
   const [f, setF] = useState({ start: '', end: '', reason: '' });
   const [err, setErr] = useState({});
   const [blocks, setBlocks] = useState([]);
-  const load = useCallback(() => api(`/v1/properties/${p.id}/blocks`).then((r) => setBlocks(r.items || r.blocks || (Array.isArray(r) ? r : [])), () => {}), [p.id]);
+  const load = useCallback(() => api(`/v1/properties/${p.id}/blocks`).then((r) => setBlocks(r.items || r.blocks || (Array.isArray(r) ? r : [])),
+    (e) => setErr({ _: 'The blocked dates cannot be shown: ' + e.message })), [p.id]);
   useEffect(() => { load(); }, [load]);
   const refresh = async () => { setP(await api('/v1/properties/' + p.id)); load(); onChange(); };
   const add = async (e) => {
@@ -165,7 +166,8 @@ function Slots({ id, say }) {
   const [f, setF] = useState({ date: '', time: '10:00', minutes: '30' });
   const [err, setErr] = useState({});
   const [slots, setSlots] = useState([]);
-  const load = useCallback(() => api(`/v1/properties/${id}/slots`).then((r) => setSlots(r.items || []), () => {}), [id]);
+  const load = useCallback(() => api(`/v1/properties/${id}/slots`).then((r) => setSlots(r.items || []),
+    (e) => setErr({ _: 'The viewing slots cannot be shown: ' + e.message })), [id]);
   useEffect(() => { load(); }, [load]);
   const add = async (e) => {
     e.preventDefault();
