@@ -145,11 +145,11 @@ static void refund_stored(rz_dbres_t *res, void *u)
     free(r);
 }
 
-static void refund_answered(const rp_result_t *res, void *u)
+static void refund_answered(const rz_pay_result_t *res, void *u)
 {
     static const char sql[] = "SELECT rent.refund_finish($1::uuid, $2, $3, $4::bigint)";
     refund_t *r = u;
-    if (!res || res->status == RP_PENDING) {
+    if (!res || res->status == RZ_PAY_PENDING) {
         H->job_done(r->job, RZ_JOB_RETRY, "the provider has not settled the refund");
         free(r);
         return;
@@ -157,7 +157,7 @@ static void refund_answered(const rp_result_t *res, void *u)
     snprintf(r->ref, sizeof(r->ref), "%s", res->ref ? res->ref : "");
     rzu_i64(H->now_ms(), r->now);
     r->q = (rzu_sql_t){.sql = sql, .n = 4,
-                      .p = {r->id, res->status == RP_SUCCEEDED ? "succeeded" : "failed", r->ref,
+                      .p = {r->id, res->status == RZ_PAY_SUCCEEDED ? "succeeded" : "failed", r->ref,
                             r->now},
                       .cb = refund_stored, .udata = r};
     if (rzu_sql_run(&r->q) != RZ_OK) {
@@ -177,8 +177,11 @@ static void refund_loaded(rz_dbres_t *res, void *u)
     snprintf(r->key, sizeof(r->key), "%s", H->dbres_value(res, 0, 0));
     snprintf(r->ref, sizeof(r->ref), "%s", H->dbres_value(res, 0, 3));
     snprintf(r->cur, sizeof(r->cur), "%s", H->dbres_value(res, 0, 2));
-    if (rt_g.provider->refund(r->key, r->ref, strtoll(H->dbres_value(res, 0, 1), NULL, 10),
-                              r->cur, refund_answered, r) != RZ_OK) {
+    const rz_pay_provider_t *pv = rt_g.provider;
+    rz_pay_refund_t rf = {.size = sizeof(rf), .idem_key = r->key, .charge_ref = r->ref,
+                          .amount = strtoll(H->dbres_value(res, 0, 1), NULL, 10),
+                          .currency = r->cur};
+    if (pv->refund(pv->state, &rf, refund_answered, r) != RZ_OK) {
         H->job_done(r->job, RZ_JOB_RETRY, "the provider refused the refund call");
         free(r);
     }

@@ -46,7 +46,7 @@ static void finished(rz_dbres_t *res, void *u)
     exec_end(e, 1, H->dbres_value(res, 0, 0));
 }
 
-static void answered(const rp_result_t *r, void *u)
+static void answered(const rz_pay_result_t *r, void *u)
 {
     static const char sql[] =
         "SELECT rent.pay_finish($1::uuid, $2, $3, $4::boolean, $5, $6::bigint)";
@@ -56,7 +56,7 @@ static void answered(const rp_result_t *r, void *u)
         return;
     }
     snprintf(e->status, sizeof(e->status), "%s",
-             r->status == RP_SUCCEEDED ? "succeeded" : r->status == RP_PENDING ? "pending"
+             r->status == RZ_PAY_SUCCEEDED ? "succeeded" : r->status == RZ_PAY_PENDING ? "pending"
                                                                                : "failed");
     snprintf(e->code, sizeof(e->code), "%s", r->code ? r->code : "");
     snprintf(e->ref, sizeof(e->ref), "%s", r->ref ? r->ref : "");
@@ -83,12 +83,14 @@ static void loaded(rz_dbres_t *res, void *u)
         return;
     }
     snprintf(e->key, sizeof(e->key), "%s", H->dbres_value(res, 0, 0));
-    rp_charge_t ch = {.idem_key = e->key,
+    const rz_pay_provider_t *pv = rt_g.provider;
+    rz_pay_charge_t ch = {.size = sizeof(ch),
+                      .idem_key = e->key,
                       .amount = strtoll(H->dbres_value(res, 0, 1), NULL, 10),
                       .currency = H->dbres_value(res, 0, 2),
                       .method = H->dbres_value(res, 0, 3),
-                      .group = H->dbres_value(res, 0, 4)};
-    if ((rc = rt_g.provider->charge(&ch, answered, e)) != RZ_OK) {
+                      .reference = H->dbres_value(res, 0, 4)};
+    if ((rc = pv->charge(pv->state, &ch, answered, e)) != RZ_OK) {
         H->log(rt_g.self, RZ_LOG_WARN, "payment %s: the provider refused the call (%d)", e->id, rc);
         exec_end(e, 0, NULL);
     }
@@ -272,18 +274,24 @@ void h_webhook(rz_req_t *req, void *u)
 {
     static const char sql[] =
         "SELECT rent.webhook($1, $2, $3, $4, $5::boolean, $6, $7::bigint)";
-    const rp_provider_t *pv = rt_g.provider;
+    const rz_pay_provider_t *pv = rt_g.provider;
     const char *name = H->req_param(req, "provider");
     size_t len = 0;
     const void *body = H->req_body(req, &len);
-    rp_event_t ev = {0};
+    rz_pay_event_t ev = {0};
     hook_t *k;
     int rc;
     if (!name || strcmp(name, pv->name) != 0) {
         H->reply_error(req, 404, "not_found", NULL, "no such payment provider");
         return;
     }
-    rc = pv->verify(H->req_header(req, "Rentezy-Signature"), body ? body : "", body ? len : 0,
+    if (pv == &rt_sandbox && !rt_secret()) {
+        rt_secret_load();
+        H->resp_header(req, "Retry-After", "1");
+        H->reply_error(req, 503, "unavailable", NULL, "the webhook secret is not loaded yet");
+        return;
+    }
+    rc = pv->verify(pv->state, H->req_header(req, pv->signature_header), body ? body : "", body ? len : 0,
                     H->now_ms());
     if (rc == RZ_ETIMEDOUT) {
         H->reply_error(req, 400, "stale_signature", NULL,
@@ -297,7 +305,7 @@ void h_webhook(rz_req_t *req, void *u)
     if (!(k = rzu_alloc(req, sizeof(*k))))
         return;
     k->req = req;
-    if (pv->parse(body, len, &k->tree, &ev) != RZ_OK) {
+    if (pv->parse(pv->state, body, len, &k->tree, &ev) != RZ_OK) {
         cJSON_Delete(k->tree);
         H->reply_error(req, 400, "invalid", NULL, "not an event of this provider");
         return;
@@ -305,7 +313,7 @@ void h_webhook(rz_req_t *req, void *u)
     rzu_i64(H->now_ms(), k->now);
     k->q = (rzu_sql_t){.sql = sql, .n = 7,
                       .p = {ev.event_id, ev.idem_key,
-                            ev.status == RP_SUCCEEDED ? "succeeded" : "failed", ev.code,
+                            ev.status == RZ_PAY_SUCCEEDED ? "succeeded" : "failed", ev.code,
                             ev.retryable ? "true" : "false", ev.ref, k->now},
                       .cb = hooked, .udata = k};
     if ((rc = rzu_sql_run(&k->q)) != RZ_OK) {

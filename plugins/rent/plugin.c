@@ -12,8 +12,9 @@
  *                                  per local day, whatever the cron
  *   payment_recovery        60s    a recorded payment not finished after this
  *                                  is sent again (same idempotency key)
- *   sandbox_webhook_secret  ""     HMAC key of the sandbox's webhooks
- *                                  (required: at least 16 bytes)
+ *   sandbox_webhook_secret  ""     HMAC key of the sandbox's webhooks (at
+ *                                  least 16 bytes); unset, a random one is
+ *                                  generated once and kept in rent.settings
  *   sandbox_webhook_url     http://127.0.0.1:8080/v1/payments/webhooks/sandbox
  *   sandbox_confirm_delay   2s     when tok_async_ok charges confirm
  */
@@ -31,6 +32,8 @@ rt_t rt_g;
     extern const char sym[] __attribute__((visibility("hidden")))
 
 EMBED(rt_sql_001, "plugins/rent/schema/001_rent.sql");
+EMBED(rt_sql_002, "plugins/rent/schema/002_settings.sql");
+EMBED(rt_sql_003, "plugins/rent/schema/003_fk_indexes.sql");
 EMBED(rt_openapi, "plugins/rent/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
@@ -74,8 +77,9 @@ static int configure(void)
         return fail("[plugin.rent] payment_recovery: expected at least 1s");
     if (rt_g.confirm_ms < 0 || rt_g.confirm_ms > 86400000)
         return fail("[plugin.rent] sandbox_confirm_delay: expected 0 to 1d");
-    if (!rt_g.secret || strlen(rt_g.secret) < 16)
-        return fail("[plugin.rent] sandbox_webhook_secret: expected at least 16 bytes");
+    if (rt_g.secret && *rt_g.secret && strlen(rt_g.secret) < 16)
+        return fail("[plugin.rent] sandbox_webhook_secret: expected at least 16 bytes, or "
+                    "unset for a generated one");
     if (!rt_g.webhook_url || strncmp(rt_g.webhook_url, "http://", 7) != 0)
         return fail("[plugin.rent] sandbox_webhook_url: expected http://host:port/path");
     rt_g.provider = &rt_sandbox;
@@ -94,7 +98,9 @@ static int rt_init(rz_plugin_t *self, const rz_host_t *host, void **state)
         return rc;
     if (!host->bus_subscribe)
         return fail("this host has no event bus; rent needs ABI 1.1");
-    if ((rc = host->migration(self, 1, "rent", rt_sql_001)) != RZ_OK)
+    if ((rc = host->migration(self, 1, "rent", rt_sql_001)) != RZ_OK ||
+        (rc = host->migration(self, 2, "settings", rt_sql_002)) != RZ_OK ||
+        (rc = host->migration(self, 3, "fk_indexes", rt_sql_003)) != RZ_OK)
         return rc;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if ((rc = host->route(self, &routes[i])) != RZ_OK)
@@ -115,7 +121,10 @@ static int rt_init(rz_plugin_t *self, const rz_host_t *host, void **state)
 /* start runs in every worker: re-read settings so SIGHUP changes apply. */
 static int rt_start(rz_plugin_t *self, void *state)
 {
-    return configure();
+    int rc = configure();
+    if (rc == RZ_OK)
+        rt_secret_load(); /* queued until the database answers */
+    return rc;
 }
 
 static const char *const rt_requires[] = {"cap:db", "cap:jobs", "cap:bus", NULL};

@@ -2,7 +2,8 @@
  * rent.h — what the files of the rent plugin share.  Not part of the SDK.
  *
  * plugin.c     descriptor, configuration, migrations, routes, jobs, subscriptions
- * provider.h   the payment provider interface (to move into the SDK)
+ * secret.c     the sandbox's webhook secret: configured, or generated once
+ *              and kept in rent.settings
  * sandbox.c    the built-in sandbox provider: test tokens, idempotency,
  *              asynchronous confirmations through signed webhooks
  * payments.c   POST /v1/payments, GET /v1/payments/{id}, the webhook
@@ -28,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "provider.h"
+#include <rentezy/payment.h>
 #include "rzu.h"
 
 #define RT_HIDDEN __attribute__((visibility("hidden")))
@@ -38,11 +39,11 @@
 typedef struct rt {
     const rz_host_t *host;
     rz_plugin_t *self;
-    const rp_provider_t *provider;
+    const rz_pay_provider_t *provider;
     int64_t lead_days;      /* [plugin.rent] charge_lead_days */
     int64_t recover_ms;     /* [plugin.rent] payment_recovery */
     int64_t confirm_ms;     /* [plugin.rent] sandbox_confirm_delay */
-    const char *secret;     /* [plugin.rent] sandbox_webhook_secret */
+    const char *secret;     /* [plugin.rent] sandbox_webhook_secret; "" = generated */
     const char *webhook_url;/* [plugin.rent] sandbox_webhook_url */
     const char *cron;       /* [plugin.rent] run_cron */
 } rt_t;
@@ -50,8 +51,15 @@ typedef struct rt {
 extern rt_t rt_g RT_HIDDEN;
 #define H (rt_g.host)
 
+/* ---- secret.c ----------------------------------------------------------------- */
+/* The webhook secret, or NULL while it is being loaded. */
+RT_HIDDEN const char *rt_secret(void);
+/* Start loading (or generating) the stored secret unless it is configured,
+ * known or on its way. */
+RT_HIDDEN void rt_secret_load(void);
+
 /* ---- sandbox.c ---------------------------------------------------------------- */
-RT_HIDDEN extern const rp_provider_t rt_sandbox;
+RT_HIDDEN extern const rz_pay_provider_t rt_sandbox;
 /* "t=<unix>,v1=<hex>" for body at now_ms with the configured secret, into
  * out[cap].  RZ_OK or RZ_EINVAL (too small). */
 RT_HIDDEN int rt_sandbox_sign(const void *body, size_t len, int64_t now_ms, char *out,

@@ -64,7 +64,7 @@ static const token_t *token_of(const char *m)
 
 typedef struct call {
     rzu_sql_t q;
-    rp_cb cb;
+    rz_pay_cb cb;
     void *udata;
     char amount[24], now[24], confirm[24], nums[3 * 24];
     char retry[6];
@@ -72,9 +72,9 @@ typedef struct call {
 
 static int status_of(const char *s)
 {
-    return strcmp(s, "succeeded") == 0 ? RP_SUCCEEDED
-           : strcmp(s, "pending") == 0 ? RP_PENDING
-                                       : RP_FAILED;
+    return strcmp(s, "succeeded") == 0 ? RZ_PAY_SUCCEEDED
+           : strcmp(s, "pending") == 0 ? RZ_PAY_PENDING
+                                       : RZ_PAY_FAILED;
 }
 
 static void call_done(rz_dbres_t *res, void *u)
@@ -85,7 +85,7 @@ static void call_done(rz_dbres_t *res, void *u)
             H->log(rt_g.self, RZ_LOG_ERROR, "sandbox: %s", H->dbres_message(res));
         c->cb(NULL, c->udata);
     } else {
-        rp_result_t r = {.status = status_of(H->dbres_value(res, 0, 0)),
+        rz_pay_result_t r = {.status = status_of(H->dbres_value(res, 0, 0)),
                          .code = H->dbres_isnull(res, 0, 1) ? NULL : H->dbres_value(res, 0, 1),
                          .retryable = strcmp(H->dbres_value(res, 0, 2), "t") == 0,
                          .ref = H->dbres_value(res, 0, 3)};
@@ -95,7 +95,7 @@ static void call_done(rz_dbres_t *res, void *u)
 }
 
 static int call(const char *key, const char *kind, const char *token, const char *grp,
-                int64_t amount, const char *currency, const token_t *t, rp_cb cb, void *udata)
+                int64_t amount, const char *currency, const token_t *t, rz_pay_cb cb, void *udata)
 {
     static const char sql[] =
         "SELECT s.* FROM (SELECT string_to_array($5, '|') AS n) a, LATERAL "
@@ -124,19 +124,21 @@ static int call(const char *key, const char *kind, const char *token, const char
     return rc;
 }
 
-static int sb_charge(const rp_charge_t *ch, rp_cb cb, void *udata)
+static int sb_charge(void *state, const rz_pay_charge_t *ch, rz_pay_cb cb, void *udata)
 {
-    if (!ch || !ch->method)
+    if (!ch || ch->size < sizeof(*ch) || !ch->method)
         return RZ_EINVAL;
-    return call(ch->idem_key, "charge", ch->method, ch->group, ch->amount, ch->currency,
+    return call(ch->idem_key, "charge", ch->method, ch->reference, ch->amount, ch->currency,
                 token_of(ch->method), cb, udata);
 }
 
-static int sb_refund(const char *key, const char *charge_ref, int64_t amount,
-                     const char *currency, rp_cb cb, void *udata)
+static int sb_refund(void *state, const rz_pay_refund_t *rf, rz_pay_cb cb, void *udata)
 {
     static const token_t ok = {"refund", "succeeded", NULL, 0};
-    return call(key, "refund", "refund", charge_ref, amount, currency, &ok, cb, udata);
+    if (!rf || rf->size < sizeof(*rf))
+        return RZ_EINVAL;
+    return call(rf->idem_key, "refund", "refund", rf->charge_ref, rf->amount, rf->currency, &ok,
+                cb, udata);
 }
 
 /* ---- signatures ------------------------------------------------------------------ */
@@ -144,8 +146,8 @@ static int sb_refund(const char *key, const char *charge_ref, int64_t amount,
 static int mac(const char *t, const void *body, size_t len, unsigned char out[32])
 {
     crypto_auth_hmacsha256_state st;
-    const char *key = rt_g.secret;
-    if (!key || !*key)
+    const char *key = rt_secret();
+    if (!key)
         return RZ_EINVAL;
     if (crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key)) != 0 ||
         crypto_auth_hmacsha256_update(&st, (const unsigned char *)t, strlen(t)) != 0 ||
@@ -169,7 +171,7 @@ int rt_sandbox_sign(const void *body, size_t len, int64_t now_ms, char *out, siz
     return RZ_OK;
 }
 
-static int sb_verify(const char *sig, const void *body, size_t len, int64_t now_ms)
+static int sb_verify(void *state, const char *sig, const void *body, size_t len, int64_t now_ms)
 {
     char t[24];
     unsigned char want[32], got[32];
@@ -195,7 +197,7 @@ static int sb_verify(const char *sig, const void *body, size_t len, int64_t now_
 
 /* {"id":"evt_..","type":"charge.succeeded"|"charge.failed","data":{"idempotency_key",
  *  "ref","code","retryable"}} */
-static int sb_parse(const void *body, size_t len, cJSON **tree, rp_event_t *ev)
+static int sb_parse(void *state, const void *body, size_t len, cJSON **tree, rz_pay_event_t *ev)
 {
     cJSON *j = cJSON_ParseWithLength(body, len), *d, *id, *type, *key, *ref, *code, *rt;
     *tree = j;
@@ -210,9 +212,9 @@ static int sb_parse(const void *body, size_t len, cJSON **tree, rp_event_t *ev)
         strlen(id->valuestring) > 128 || strlen(key->valuestring) > 128)
         return RZ_EINVAL;
     if (strcmp(type->valuestring, "charge.succeeded") == 0)
-        ev->status = RP_SUCCEEDED;
+        ev->status = RZ_PAY_SUCCEEDED;
     else if (strcmp(type->valuestring, "charge.failed") == 0)
-        ev->status = RP_FAILED;
+        ev->status = RZ_PAY_FAILED;
     else
         return RZ_EINVAL;
     ev->event_id = id->valuestring;
@@ -223,9 +225,13 @@ static int sb_parse(const void *body, size_t len, cJSON **tree, rp_event_t *ev)
     return RZ_OK;
 }
 
-const rp_provider_t rt_sandbox = {.size = sizeof(rp_provider_t), .name = "sandbox",
-                                  .charge = sb_charge, .refund = sb_refund,
-                                  .verify = sb_verify, .parse = sb_parse};
+const rz_pay_provider_t rt_sandbox = {.size = sizeof(rz_pay_provider_t),
+                                      .name = "sandbox",
+                                      .signature_header = "Rentezy-Signature",
+                                      .charge = sb_charge,
+                                      .refund = sb_refund,
+                                      .verify = sb_verify,
+                                      .parse = sb_parse};
 
 /* ---- the asynchronous confirmation: settle, then post the signed webhook ----------- */
 
@@ -349,8 +355,14 @@ static void settled(rz_dbres_t *res, void *u)
         goto nomem;
     cJSON_Delete(b);
     b = NULL;
+    if (!rt_secret()) {
+        rt_secret_load();
+        H->job_done(c->job, RZ_JOB_RETRY, "the webhook secret is not loaded yet");
+        confirm_free(c);
+        return;
+    }
     if (rt_sandbox_sign(c->body, strlen(c->body), H->now_ms(), c->sig, sizeof(c->sig)) != RZ_OK) {
-        H->job_done(c->job, RZ_JOB_FAIL, "sandbox_webhook_secret is not set");
+        H->job_done(c->job, RZ_JOB_FAIL, "the webhook could not be signed");
         confirm_free(c);
         return;
     }
