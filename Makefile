@@ -164,11 +164,12 @@ install: all
 	    cp -r $(WEB_OUT)/. $(DESTDIR)$(PREFIX)/share/rentezy/web/; fi
 
 # ---- packages -------------------------------------------------------------------
-deb: deps
-	@packaging/deb/build.sh
+# rentezy-web carries the built web app: make web first.
+deb: deps web
+	@BUILD=$(BUILD) packaging/deb/build.sh
 
-rpm: deps
-	@packaging/rpm/build.sh
+rpm: deps web
+	@BUILD=$(BUILD) packaging/rpm/build.sh
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -21,6 +21,10 @@
 #include "log.h"
 
 #define MAX_CATCHUP 1000
+/* Clocks of two hosts may differ by this much: a stored next_run up to one
+ * occurrence beyond now + SKEW_MS is another host's progress, not a clock
+ * that went back. */
+#define SKEW_MS 60000
 
 rz_sched_t *rz__scheds; /* owned, grows during init */
 size_t rz__nscheds;
@@ -122,48 +126,80 @@ static void on_synced(rz_dbres_t *res, void *arg)
 int rz__sched_sync(void (*done)(int ok))
 {
     /* A changed cron or zone restarts the schedule from now; otherwise the
-     * stored next_run stands, which is what makes catching up work. */
+     * stored next_run stands, which is what makes catching up work — unless
+     * it lies beyond the first occurrence after now (+ SKEW_MS): then the
+     * clock went back (a test clock, a database restored or shared with a
+     * host whose clock was ahead) and the schedule would not fire until the
+     * clock reached that time again; it restarts from now. */
     static const char sql[] =
         "INSERT INTO rentezy.schedules AS s (plugin, name, cron, tz, kind, next_run) "
         "VALUES ($1, $2, $3, $4, $5, " RZ_TS(6) ") ON CONFLICT (plugin, name) DO UPDATE SET "
         "cron = EXCLUDED.cron, tz = EXCLUDED.tz, kind = EXCLUDED.kind, "
-        "next_run = CASE WHEN s.cron = EXCLUDED.cron AND s.tz = EXCLUDED.tz THEN s.next_run "
-        "ELSE EXCLUDED.next_run END, updated_at = now()";
+        "next_run = CASE WHEN s.cron = EXCLUDED.cron AND s.tz = EXCLUDED.tz "
+        "AND s.next_run <= " RZ_TS(7) " THEN s.next_run ELSE EXCLUDED.next_run END, "
+        "updated_at = now()";
+    /* The occurrences that ran "in the future" of such a clock would keep
+     * their dedup keys and swallow the same occurrences when they come
+     * round again: they go.  (Finished after now + SKEW_MS, so none of this
+     * clock's own.) */
+    static const char forget[] =
+        "DELETE FROM rentezy.jobs WHERE state IN ('done', 'dead') "
+        "AND updated_at > " RZ_TS(3) " AND run_at > " RZ_TS(3) " AND plugin = $1 "
+        "AND dedup_key IS NOT NULL AND left(dedup_key, length($1) + length($2) + 2) = "
+        "$1 || '/' || $2 || '@'";
     size_t n = rz__nscheds;
     int rc = -1;
     if (n == 0 || S.synced)
         return -1;
-    rz_stmt_t *st = calloc(n, sizeof(*st));
-    const char **p = calloc(n * 6, sizeof(*p));
+    rz_stmt_t *st = calloc(n * 2, sizeof(*st));
+    const char **p = calloc(n * 7, sizeof(*p));
     char (*next)[24] = calloc(n, sizeof(*next));
+    char (*horizon)[24] = calloc(n, sizeof(*horizon));
     const char **keys = calloc(n, sizeof(*keys));
-    if (!st || !p || !next || !keys)
+    const char **f = NULL;
+    char late[24];
+    if (!st || !p || !next || !horizon || !keys)
         goto done;
     int64_t now = rz__now_ms();
+    rz__jobs_ms_text(late, sizeof(late), now + SKEW_MS);
     for (size_t i = 0; i < n; i++) {
         rz_sched_t *s = &rz__scheds[i];
         rz__jobs_ms_text(next[i], sizeof(next[i]), rz__cron_next(&s->cron, s->tz, now));
-        const char **q = p + i * 6;
+        rz__jobs_ms_text(horizon[i], sizeof(horizon[i]),
+                         rz__cron_next(&s->cron, s->tz, now + SKEW_MS));
+        const char **q = p + i * 7;
         q[0] = rz__plugin_name(s->plugin);
         q[1] = s->name;
         q[2] = s->cron_text;
         q[3] = s->tz;
         q[4] = s->kind;
         q[5] = next[i];
-        st[i] = (rz_stmt_t){sql, 6, q};
+        q[6] = horizon[i];
+        st[2 * i] = (rz_stmt_t){sql, 7, q};
         keys[i] = s->key;
+    }
+    /* forget's parameters: plugin, name, now + SKEW_MS — reuse q[0], q[1] */
+    if (!(f = calloc(n * 3, sizeof(*f))))
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        f[i * 3] = p[i * 7];
+        f[i * 3 + 1] = p[i * 7 + 1];
+        f[i * 3 + 2] = late;
+        st[2 * i + 1] = (rz_stmt_t){forget, 3, f + i * 3};
     }
     free(S.keys);
     if (!(S.keys = rz__jobs_text_array(keys, n)))
         goto done;
-    if (rz__svc_db_tx(NULL, st, (int)n, on_synced, (void *)(uintptr_t)S.gen) != RZ_OK)
+    if (rz__svc_db_tx(NULL, st, (int)n * 2, on_synced, (void *)(uintptr_t)S.gen) != RZ_OK)
         goto done;
     S.synced = done;
     rc = 0;
 done:
     free(st);
     free(p);
+    free(f);
     free(next);
+    free(horizon);
     free(keys);
     return rc;
 }

@@ -49,3 +49,21 @@ rz_copy_tree() {
             --exclude=./var --exclude=./.git -cf - . | tar -C "$dest" -xf -
     fi
 }
+
+# rz_web_dist DEST: the built web app (rentezy-web) into DEST.  `make web`
+# builds it into build/web (npm ci, then vite); without it, it is built here
+# when web/node_modules exists (vite writes only DEST); otherwise fail: the
+# package build never downloads.
+rz_web_dist() {
+    local dest=$1 built="$TOP/${BUILD:-build}/web"
+    if [ -f "$built/index.html" ]; then
+        mkdir -p "$dest" && cp -a "$built/." "$dest/"
+    elif [ -d "$TOP/web/node_modules" ]; then
+        (cd "$TOP/web" && npx --no-install vite build --logLevel warn --outDir "$dest" --emptyOutDir) ||
+            { echo "packaging: building the web app failed" >&2; exit 1; }
+    else
+        echo "packaging: the web app (rentezy-web) is not built: run \`make web\` first" >&2
+        exit 1
+    fi
+    [ -f "$dest/index.html" ] || { echo "packaging: $dest/index.html is missing" >&2; exit 1; }
+}

@@ -7,7 +7,8 @@
 #
 # Copies the source tree (tracked files plus untracked, non-ignored ones:
 # uncommitted work is packaged too) and packaging/deb/debian into a scratch
-# directory, runs dpkg-buildpackage -us -uc -b there, then lintian on the
+# directory with the built web app (web-dist: make web's build/web), runs
+# dpkg-buildpackage -us -uc -b there, then lintian on the
 # result (errors and warnings fail the build), and moves the .deb files,
 # .buildinfo and .changes into OUT.  The checkout itself is never written,
 # except OUT.
@@ -27,6 +28,8 @@ trap 'rm -rf "$SCRATCH"' EXIT
 SRC="$SCRATCH/rentezy-$RZ_VERSION"
 rz_copy_tree "$SRC"
 cp -a "$TOP/packaging/deb/debian" "$SRC/debian"
+# The web app is built before (npm, vite): debian/rules installs web-dist.
+rz_web_dist "$SRC/web-dist"
 
 echo "deb: building rentezy $RZ_DEB_VERSION in $SRC"
 ( cd "$SRC" && dpkg-buildpackage -us -uc -b ) > "$SCRATCH/build.log" 2>&1 || {

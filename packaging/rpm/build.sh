@@ -51,6 +51,7 @@ ABI_MAJOR=$(sed -n 's/^#define RZ_ABI_MAJOR \([0-9]*\).*/\1/p' "$TOP/sdk/include
 ABI_MINOR=$(sed -n 's/^#define RZ_ABI_MINOR \([0-9]*\).*/\1/p' "$TOP/sdk/include/rentezy/plugin.h")
 
 rz_copy_tree "$SCRATCH/rentezy-$RZ_VERSION"
+rz_web_dist "$SCRATCH/rentezy-$RZ_VERSION/web-dist" # the web app, built before (make web)
 tar -C "$SCRATCH" -czf "$SCRATCH/SOURCES/rentezy-$RZ_VERSION.tar.gz" "rentezy-$RZ_VERSION"
 rm -rf "$SCRATCH/rentezy-$RZ_VERSION"
 cp "$TOP/packaging/rpm/rentezy.spec" "$SCRATCH/SPECS/"

@@ -16,7 +16,7 @@ if [ "${SAN:-0}" = 1 ]; then
 fi
 . "$(dirname "$0")/../lib.sh"
 
-PKGS_ALL="rentezyd rentezy-sdk-dev"   # plus rentezy-plugin-*, from the build
+PKGS_ALL="rentezyd rentezy-sdk-dev rentezy-web"   # plus rentezy-plugin-*, from the build
 OWNED_PATHS="/etc/rentezy.d /usr/lib/rentezy /usr/sbin/rentezyd /usr/include/rentezy
 /usr/share/rentezy /usr/share/pkgconfig/rentezy-sdk.pc /var/lib/rentezy /lib/systemd/system/rentezyd.service"
 SUDO=""
@@ -126,6 +126,14 @@ for d in "$TOP"/plugins/*/; do
         echo "note: plugins/$n is not packaged: it does not build yet (see gen-control above)"
     fi
 done
+check "rentezy-web is architecture-independent and holds the built app" sh -c "
+    [ \"\$(dpkg-deb -f '$DEBS'/rentezy-web_*.deb Architecture)\" = all ] &&
+    dpkg-deb -c '$DEBS'/rentezy-web_*.deb | grep -q ' ./usr/share/rentezy/web/index.html\$' &&
+    dpkg-deb -c '$DEBS'/rentezy-web_*.deb | grep -q ' ./usr/share/rentezy/web/assets/.*\.js\.gz\$'"
+# API-only pods install rentezyd and plugins: none of those carries the app.
+check "no other package carries the web app" sh -c "
+    for f in '$DEBS'/*.deb; do case \$f in *rentezy-web_*) continue;; esac
+        if dpkg-deb -c \"\$f\" | grep -q 'usr/share/rentezy/web'; then echo \"\$f has it\"; exit 1; fi; done"
 check "rentezyd provides the plugin ABI it was built with" sh -c "
     dpkg-deb -f '$DEBS'/rentezyd_*.deb Provides | grep -qx 'rentezy-abi-[0-9]* (= [0-9]*\.[0-9]*)'"
 
@@ -192,6 +200,22 @@ else
     rz_pkg_stop
 fi
 
+# The web plugin serves the packaged app from its default root.
+runuser -u rentezy -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    RENTEZY_HOST_LISTEN="127.0.0.1:$PORT" RENTEZY_HOST_WORKERS=1 RENTEZY_HOST_PLUGINS=web \
+    /usr/sbin/rentezyd >>"$T/daemon.log" 2>&1 &
+RU_PID=$!
+if wait_http "$BASE/healthz" 100; then
+    check "the installed web plugin serves /usr/share/rentezy/web at /" sh -c "
+        curl -sf '$BASE/' | grep -q '<div id=\"root\">' &&
+        js=\$(cd /usr/share/rentezy/web/assets && ls *.js | head -n 1) &&
+        curl -sf -H 'Accept-Encoding: gzip' -D - -o /dev/null '$BASE/assets/'\$js | grep -qi '^Content-Encoding: gzip'"
+else
+    echo "FAIL the installed daemon with the web plugin did not answer; log:"; tail -n 20 "$T/daemon.log" | sed 's/^/     /'
+    FAILS=$((FAILS + 1))
+fi
+rz_pkg_stop
+
 # ---- the SDK ---------------------------------------------------------------------
 # Only the system's pkg-config directories: a .pc left in /usr/local by a
 # `make install` must not stand in for the packaged one.
@@ -246,7 +270,9 @@ check "the RPMs hold the daemon, the unit, the conffiles and the plugins" sh -c 
     rpm -qpl rentezyd-*.rpm | grep -qx /usr/lib/systemd/system/rentezyd.service &&
     rpm -qpc rentezyd-*.rpm | grep -qx /etc/rentezy.d/00-host.conf &&
     rpm -qpl rentezy-plugin-hello-*.rpm | grep -qx /usr/lib/rentezy/plugins/hello.so &&
-    rpm -qpl rentezy-sdk-devel-*.rpm | grep -qx /usr/include/rentezy/plugin.h"
+    rpm -qpl rentezy-sdk-devel-*.rpm | grep -qx /usr/include/rentezy/plugin.h &&
+    rpm -qpl rentezy-web-*.rpm | grep -qx /usr/share/rentezy/web/index.html &&
+    ! rpm -qpl rentezy-sdk-devel-*.rpm | grep -q /usr/share/rentezy/web"
 
 # ---- Kubernetes ------------------------------------------------------------------------
 check "packaging/k8s/check.sh: manifests valid, role plugins exist" "$TOP/packaging/k8s/check.sh"

@@ -670,6 +670,65 @@ START_TEST(test_jobs_schedules_fire_once_per_occurrence_over_a_month_with_catch_
 }
 END_TEST
 
+/* The database outlived a clock that was ahead (a test clock, a restored or
+ * shared database): the stored next_run lies a month ahead and the
+ * occurrence about to come round ran then.  The worker's sync restarts the
+ * schedule from now and forgets that future run, so the occurrence fires,
+ * once. */
+START_TEST(test_jobs_schedule_stored_by_a_clock_that_was_ahead_restarts_from_now)
+{
+    rz_jobs_opts_t jo = fast_opts();
+    setup("tj_back", &jo);
+    seen_t s = {.result = RZ_JOB_DONE};
+    reg("tick", h_record, &s);
+    rz__rt.in_init = 1;
+    ck_assert_int_eq(rz__svc_job_schedule(&plug, "hourly", "0 * * * *", "UTC", "tick"), 0);
+    rz__rt.in_init = 0;
+    rz_cron_t c;
+    char err[128], sql[768];
+    ck_assert(rz__cron_parse(&c, "0 * * * *", err, sizeof(err)) == 0);
+    int64_t now = rz__now_ms(), occ = rz__cron_next(&c, "UTC", now);
+    if (occ - now < 120000) { /* keep the occurrence beyond the host's skew allowance */
+        rz__clock_advance(150000);
+        now = rz__now_ms(), occ = rz__cron_next(&c, "UTC", now);
+    }
+    long long month = 30 * 86400000LL;
+    PGconn *db = t_admin();
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO rentezy.schedules (plugin, name, cron, tz, kind, next_run) VALUES "
+             "('%s', 'hourly', '0 * * * *', 'UTC', 'tick', to_timestamp(%lld / 1000.0)); "
+             "INSERT INTO rentezy.jobs (plugin, kind, run_at, state, dedup_key, attempts, "
+             "created_at, updated_at) VALUES ('%s', 'tick', to_timestamp(%lld / 1000.0), 'done', "
+             "'%s/hourly@%lld', 1, to_timestamp(%lld / 1000.0), to_timestamp(%lld / 1000.0))",
+             pname, (long long)(now + month), pname, (long long)occ, pname, (long long)occ,
+             (long long)(now + month), (long long)(now + month));
+    t_exec(db, sql);
+    struct event_base *base = up();
+    for (double end = t_now() + 10; t_now() < end; t_loop_until(base, t_flag_set, &(int){0}, 0.05))
+        if (q("SELECT count(*) FROM rentezy.schedules WHERE plugin = '%s' AND next_run < now() + "
+              "interval '3 hours'") == 1)
+            break;
+    snprintf(sql, sizeof(sql),
+             "SELECT (extract(epoch FROM next_run) * 1000)::bigint FROM rentezy.schedules "
+             "WHERE plugin = '%s'", pname);
+    ck_assert_int_eq(t_scalar(db, sql), occ);
+    ck_assert_int_eq(q("SELECT count(*) FROM rentezy.jobs WHERE plugin = '%s'"), 0);
+    t_loop_until(base, t_flag_set, &(int){0}, 0.2);
+    ck_assert_int_eq(s.runs, 0);
+    rz__clock_advance(occ - now + 1000);
+    rz__jobs_kick();
+    ck_assert(t_loop_until(base, runs_at_least, &s, 10));
+    settle(base);
+    t_loop_until(base, t_flag_set, &(int){0}, 0.2);
+    ck_assert_int_eq(s.runs, 1);
+    ck_assert_int_eq(q("SELECT count(*) FROM rentezy.jobs WHERE plugin = '%s' AND state = 'done'"),
+                     1);
+    PQfinish(db);
+    down(base);
+    cleanup();
+}
+END_TEST
+
 int main(void)
 {
     if (t_skip_without_pg("test_jobs"))
@@ -686,6 +745,7 @@ int main(void)
     tcase_add_test(tc, test_jobs_stop_with_a_handler_still_running);
     tcase_add_test(tc, test_jobs_10000_jobs_four_processes_none_twice_at_once);
     tcase_add_test(tc, test_jobs_schedules_fire_once_per_occurrence_over_a_month_with_catch_up);
+    tcase_add_test(tc, test_jobs_schedule_stored_by_a_clock_that_was_ahead_restarts_from_now);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
