@@ -177,15 +177,22 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         return 0;
     kcons_t *c = opaque;
     kstat_t *st = c ? &c->st : &K.pst;
-    int up = 0;
+    int up = 0, any_up = 0, tried = 0;
     double rtt = 0;
     cJSON_ArrayForEach(b, cJSON_GetObjectItem(j, "brokers"))
     {
         const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(b, "state"));
         cJSON *nodeid = cJSON_GetObjectItem(b, "nodeid");
-        if (state && strcmp(state, "UP") == 0 && cJSON_IsNumber(nodeid) && nodeid->valueint >= 0) {
-            up++;
-            rtt += (double)jint(cJSON_GetObjectItem(b, "rtt"), "avg") / 1000.0;
+        if (!state)
+            continue;
+        if (strcmp(state, "UP") == 0) {
+            any_up = 1;
+            if (cJSON_IsNumber(nodeid) && nodeid->valueint >= 0) {
+                up++;
+                rtt += (double)jint(cJSON_GetObjectItem(b, "rtt"), "avg") / 1000.0;
+            }
+        } else if (strcmp(state, "INIT") != 0) {
+            tried = 1; /* connecting or down; INIT is a broker not needed yet */
         }
     }
     *st = (kstat_t){.at = rz__mono_ms(),
@@ -202,7 +209,10 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         st->txerrs += jint(b, "txerrs");
         st->rxerrs += jint(b, "rxerrs");
     }
-    K.brokers_up = up;
+    /* Readiness: a broker is up, or none answers though some were tried.
+     * An idle handle (a standby relay's producer) knows nothing: no say. */
+    if (any_up || tried)
+        K.brokers_up = any_up ? (up ? up : 1) : 0;
     if (c) { /* lag per partition from its topics */
         int64_t lag = 0;
         cJSON *t, *p;
@@ -714,6 +724,36 @@ static void on_replay_base(rz_dbres_t *res, void *u)
 
 static int64_t replay_at;
 
+/* `rentezyd bus status` asks Kafka for the offsets of the groups consuming
+ * here (the mock cluster cannot list groups): each consumer says which
+ * group reads which topic in rentezy.bus_members, member
+ * "kafka/<topic>/<instance>", every 2 s; bus_prune forgets it after
+ * [bus] member_expiry. */
+static void heartbeat(void)
+{
+    static const char sql[] =
+        "INSERT INTO rentezy.bus_members AS m (grp, member, seen_at) "
+        "SELECT g, 'kafka/' || t || '/' || $3, clock_timestamp() "
+        "FROM unnest($1::text[], $2::text[]) AS u(g, t) "
+        "ON CONFLICT (grp, member) DO UPDATE SET seen_at = EXCLUDED.seen_at";
+    if (!K.ncons)
+        return;
+    char **g = calloc(K.ncons + 1, sizeof(*g)), **t = calloc(K.ncons + 1, sizeof(*t));
+    for (size_t i = 0; g && t && i < K.ncons; i++) {
+        g[i] = K.cons[i].s->cgroup;
+        t[i] = K.cons[i].s->topic;
+    }
+    char *ga = g && t ? rz__bus_text_array(g) : NULL, *ta = g && t ? rz__bus_text_array(t) : NULL;
+    if (ga && ta) {
+        const char *p[] = {ga, ta, rz__bus_instance()};
+        rz__svc_db_query(NULL, 0, sql, 3, p, NULL, NULL);
+    }
+    free(ga);
+    free(ta);
+    free(g);
+    free(t);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     for (size_t i = 0; i < K.ncons; i++) {
@@ -729,6 +769,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (rz__mono_ms() >= replay_at) {
         replay_at = rz__mono_ms() + 2000;
         poll_replays(0);
+        heartbeat();
         rz__bus_housekeeping();
     }
 }
