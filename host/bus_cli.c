@@ -116,20 +116,24 @@ static void kafka_group_row(const char *group, const char *topic, const char *me
     int nparts = 0;
     const char *fail = NULL;
     rd_kafka_t *rk = kafka_handle(group, err, sizeof(err));
-    rd_kafka_topic_t *t = rk ? rd_kafka_topic_new(rk, topic, NULL) : NULL;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_partition_list_t *l = NULL;
-    if (!t) {
-        fail = rk ? "cannot open the topic" : err;
-    } else if (rd_kafka_metadata(rk, 0, t, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-               md->topic_cnt != 1 || md->topics[0].err) {
-        fail = "Kafka unreachable";
+    if (!rk) {
+        fail = err;
+    } else if (rd_kafka_metadata(rk, 1, NULL, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fail = "Kafka unreachable"; /* all topics: asking for one would create it */
     } else {
-        nparts = md->topics[0].partition_cnt;
-        l = rd_kafka_topic_partition_list_new(nparts);
+        const struct rd_kafka_metadata_topic *mt = NULL;
+        for (int i = 0; i < md->topic_cnt && !mt; i++)
+            if (strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err)
+                mt = &md->topics[i];
+        nparts = mt ? mt->partition_cnt : 0;
+        if (!mt)
+            fail = "no such topic in Kafka";
+        l = rd_kafka_topic_partition_list_new(nparts > 0 ? nparts : 1);
         for (int i = 0; i < nparts; i++)
-            rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[i].id);
-        if (rd_kafka_committed(rk, l, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_topic_partition_list_add(l, topic, mt->partitions[i].id);
+        if (!fail && rd_kafka_committed(rk, l, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
             fail = "Kafka unreachable";
         for (int i = 0; !fail && i < l->cnt; i++) {
             int64_t lo, hi;
@@ -154,8 +158,6 @@ static void kafka_group_row(const char *group, const char *topic, const char *me
         rd_kafka_topic_partition_list_destroy(l);
     if (md)
         rd_kafka_metadata_destroy(md);
-    if (t)
-        rd_kafka_topic_destroy(t);
     if (rk)
         rd_kafka_destroy(rk);
 }

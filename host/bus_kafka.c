@@ -1,24 +1,20 @@
 /*
- * bus_kafka.c — the `kafka` backend (see bus.h).
- *
- * Relay: one per deployment.  Every worker 0 whose [bus] relay is true
- * tries pg_try_advisory_lock on a dedicated libpq connection; the holder
- * reads the outbox in (xid, seq) order (final rows only, as the embedded
- * consumers do), produces each row with an idempotent producer (acks=all,
- * key = subject, value = data, the envelope in rz-* headers), waits for
- * every delivery report, then moves the relay position ("_relay" in
- * rentezy.bus_positions) on that same connection.  If the holder dies, its
- * connection closes, the lock goes, and another relay takes over from the
- * committed position: at least once, never a gap.  The connection LISTENs
- * on rentezy_bus, so a commit wakes the relay at once.
+ * bus_kafka.c — the `kafka` backend (see bus.h): the producer, the
+ * consumers, replays, /metrics and readiness.  The relay that moves outbox
+ * rows to Kafka is bus_relay.c; it produces through this file's producer.
  *
  * Consumers: one librdkafka consumer per subscription, group.id = the
  * consumer group (group, or group:instance for broadcast), manual commits:
  * an offset is committed only once the handler said OK (or the event was
- * stored as a dead letter).  Messages of one partition are handled one
- * after the other (the key is the subject, so that is order per subject);
- * partitions run concurrently.  Dead letters go to rentezy.bus_dead (what
- * `rentezyd bus dlq` works on) and to <topic>.dlq.
+ * stored as a dead letter), asynchronously, every COMMIT_EVERY events and
+ * on the 200 ms tick.  Messages of one partition are handled one after the
+ * other (the key is the subject, so that is order per subject); partitions
+ * run concurrently.  Dead letters go to rentezy.bus_dead (what `rentezyd
+ * bus dlq` works on) and to <topic>.dlq.
+ *
+ * Statistics: every handle reports librdkafka's statistics every 2 s; the
+ * figures /metrics shows, the consumer lag, and the brokers that are up
+ * (the readiness probe) come from there.
  *
  * Event loop: each rd_kafka queue writes to a pipe when it becomes
  * non-empty (FIELD-NOTES), a libevent read event drains the pipe and polls
@@ -43,8 +39,8 @@
 #include "host.h"
 #include "log.h"
 
-#define RELAY_LOCK "7529475006"
 #define MAX_INFLIGHT 20000 /* events held by one consumer before it stops polling */
+#define COMMIT_EVERY 1000  /* events finished between two commits, at most */
 
 /* ---- a librdkafka queue wired into the loop ----------------------------------- */
 
@@ -127,6 +123,7 @@ typedef struct kcons {
     size_t nparts;
     int inflight;
     int dirty;            /* offsets to commit */
+    int since_commit;     /* events finished since the last commit */
     int64_t replay_seen;  /* highest rentezy.bus_replays id applied */
     int replay_busy;
     int64_t lag;
@@ -257,10 +254,21 @@ fail:
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     uintptr_t what = (uintptr_t)m->_private; /* RZ_BUS_KAFKA_RELAY(batch) or _DEAD */
+    static int64_t logged_at;
+    static uint64_t unlogged;
     if (m->err) {
         K.produce_errors++;
-        rz__log(RZ_LOG_WARN, "bus", "kafka: delivery to %s failed: %s",
-                rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        /* one line a second: an outage fails thousands of messages at once */
+        if (rz__mono_ms() - logged_at >= 1000) {
+            rz__log(RZ_LOG_WARN, "bus", "kafka: delivery to %s failed: %s (and %llu more "
+                                        "since the last such line)",
+                    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err),
+                    (unsigned long long)unlogged);
+            logged_at = rz__mono_ms();
+            unlogged = 0;
+        } else {
+            unlogged++;
+        }
     } else {
         K.produced++;
     }
@@ -350,6 +358,8 @@ typedef struct deadctx {
     unsigned gen, kgen;
 } deadctx_t;
 
+static void commit_offsets(kcons_t *c, int async);
+
 static void finish(kcons_t *c, kpart_t *p, rz_event_t *ev)
 {
     /* ev is the head */
@@ -359,6 +369,10 @@ static void finish(kcons_t *c, kpart_t *p, rz_event_t *ev)
     p->done_offset = ev->koffset + 1;
     c->dirty = 1;
     rz__bus_event_free(ev);
+    /* Commits are asynchronous and batched: every COMMIT_EVERY events, and
+     * on the 200 ms tick for the rest. */
+    if (++c->since_commit >= COMMIT_EVERY)
+        commit_offsets(c, 1);
 }
 
 static void on_dead_stored(rz_dbres_t *res, void *u)
@@ -533,6 +547,7 @@ static void commit_offsets(kcons_t *c, int async)
     }
     rd_kafka_topic_partition_list_destroy(l);
     c->dirty = 0;
+    c->since_commit = 0;
 }
 
 static void drop_parts(kcons_t *c)

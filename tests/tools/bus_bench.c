@@ -234,8 +234,9 @@ int main(int argc, char **argv)
     PGconn *c = PQconnectdb(url);
     snprintf(buf, sizeof(buf),
              "DELETE FROM rentezy.outbox WHERE topic = '%s'; DELETE FROM rentezy.outbox_heads "
-             "WHERE topic = '%s'; DELETE FROM rentezy.bus_positions WHERE topic = '%s'",
-             topic, topic, topic);
+             "WHERE topic = '%s'; DELETE FROM rentezy.bus_positions WHERE topic = '%s'; "
+             "DELETE FROM rentezy.bus_members WHERE member LIKE 'kafka/%s/%%'",
+             topic, topic, topic, topic);
     PQclear(PQexec(c, buf));
     PQfinish(c);
     free(lat);
