@@ -505,7 +505,7 @@ static void take_message(kcons_t *c, rd_kafka_message_t *m)
     ev->koffset = m->offset;
     ev->settle = on_settle;
     ev->owner = c;
-    if (p->h + p->n == p->cap && p->h >= p->cap / 2) {
+    if (p->h + p->n == p->cap && p->h > 0 && p->h >= p->cap / 2) {
         memmove(p->q, p->q + p->h, p->n * sizeof(*p->q)); /* amortised: h >= n */
         p->h = 0;
     }

@@ -77,6 +77,7 @@ static struct {
     int head, n;
     uint32_t next_no;
     int64_t backoff_ms, lock_at, fetch_at;
+    int64_t redo_at;       /* after a failed delivery, no fetch before this */
     uint64_t fetched, delivered, failed, batches, commits;
 } R;
 
@@ -107,9 +108,11 @@ static void forget_batches(void)
 
 static void relay_down(const char *why)
 {
-    if (R.state >= R_LOADING)
+    if (R.state >= R_LOADING && R.base)
         rz__log(RZ_LOG_WARN, "bus", "relay: lost its database connection (%s); another takes "
                                     "over", why);
+    else if (R.state >= R_LOADING)
+        rz__log(RZ_LOG_INFO, "bus", "relay: stopped; another takes over");
     watch(0);
     if (R.pg)
         PQfinish(R.pg);
@@ -223,7 +226,8 @@ static void settle_head(void)
     forget_batches();
     snprintf(R.fetch_xid, sizeof(R.fetch_xid), "%s", R.done_xid);
     R.fetch_seq = R.done_seq;
-    kick_in(RELAY_REDO_MS);
+    R.redo_at = rz__mono_ms() + RELAY_REDO_MS; /* a lasting failure must not spin */
+    R.dirty = 1;
 }
 
 /* Whenever something happened: commit what is delivered, fetch what fits. */
@@ -238,7 +242,12 @@ static void relay_pump(void)
     }
     if (R.draining || R.failing || R.n == RELAY_BATCHES)
         return;
-    if (R.dirty || rz__mono_ms() >= R.fetch_at) {
+    int64_t now = rz__mono_ms();
+    if (now < R.redo_at) {
+        kick_in(R.redo_at - now);
+        return;
+    }
+    if (R.dirty || now >= R.fetch_at) {
         relay_fetch();
     } else if (R.blocked) {
         R.blocked = 0;
