@@ -165,10 +165,10 @@ static void kafka_group_row(const char *group, const char *topic, const char *me
 static int kafka_groups(PGconn *c)
 {
     static const char sql[] =
-        "SELECT grp, split_part(member, '/', 2) AS topic, "
+        "SELECT substr(grp, 7), split_part(member, '/', 1) AS topic, "
         "count(*) FILTER (WHERE seen_at > clock_timestamp() - interval '10 seconds') AS live, "
         "to_char(max(seen_at), 'YYYY-MM-DD HH24:MI:SS') FROM rentezy.bus_members "
-        "WHERE member LIKE 'kafka/%/%' GROUP BY 1, 2 ORDER BY 2, 1";
+        "WHERE grp LIKE 'kafka/%' GROUP BY 1, 2 ORDER BY 2, 1";
     PGresult *r = run(c, sql, 0, NULL);
     if (!r)
         return 1;

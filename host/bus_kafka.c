@@ -741,14 +741,15 @@ static int64_t replay_at;
 
 /* `rentezyd bus status` asks Kafka for the offsets of the groups consuming
  * here (the mock cluster cannot list groups): each consumer says which
- * group reads which topic in rentezy.bus_members, member
- * "kafka/<topic>/<instance>", every 2 s; bus_prune forgets it after
- * [bus] member_expiry. */
+ * group reads which topic in rentezy.bus_members as grp "kafka/<group>",
+ * member "<topic>/<instance>", every 2 s ('/' is in no group name, so the
+ * embedded backend never counts these rows as members of its groups);
+ * bus_prune forgets them after [bus] member_expiry. */
 static void heartbeat(void)
 {
     static const char sql[] =
         "INSERT INTO rentezy.bus_members AS m (grp, member, seen_at) "
-        "SELECT g, 'kafka/' || t || '/' || $3, clock_timestamp() "
+        "SELECT 'kafka/' || g, t || '/' || $3, clock_timestamp() "
         "FROM unnest($1::text[], $2::text[]) AS u(g, t) "
         "ON CONFLICT (grp, member) DO UPDATE SET seen_at = EXCLUDED.seen_at";
     if (!K.ncons)

@@ -235,7 +235,7 @@ int main(int argc, char **argv)
     snprintf(buf, sizeof(buf),
              "DELETE FROM rentezy.outbox WHERE topic = '%s'; DELETE FROM rentezy.outbox_heads "
              "WHERE topic = '%s'; DELETE FROM rentezy.bus_positions WHERE topic = '%s'; "
-             "DELETE FROM rentezy.bus_members WHERE member LIKE 'kafka/%s/%%'",
+             "DELETE FROM rentezy.bus_members WHERE grp LIKE 'kafka/%%' AND member LIKE '%s/%%'",
              topic, topic, topic, topic);
     PQclear(PQexec(c, buf));
     PQfinish(c);

@@ -69,7 +69,7 @@ static void cleanup(void)
              "DELETE FROM rentezy.outbox WHERE topic LIKE 'tk%d-%%';"
              "DELETE FROM rentezy.outbox_heads WHERE topic LIKE 'tk%d-%%';"
              "DELETE FROM rentezy.bus_dead WHERE topic LIKE 'tk%d-%%';"
-             "DELETE FROM rentezy.bus_members WHERE member LIKE 'kafka/tk%d-%%';"
+             "DELETE FROM rentezy.bus_members WHERE grp LIKE 'kafka/%%' AND member LIKE 'tk%d-%%';"
              "DROP TABLE IF EXISTS %s",
              (int)getpid(), (int)getpid(), (int)getpid(), (int)getpid(), seen_table);
     t_exec(c, sql);
