@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
 
 #include "bus_int.h"
 #include "db.h"
@@ -83,6 +84,103 @@ static void print_table(PGresult *r)
     free(w);
 }
 
+/* Kafka keeps the group offsets: ask it, for every group and topic that
+ * consumers recorded in rentezy.bus_members (bus_kafka.c, heartbeat).
+ * Lag = end offset - committed offset (the start when nothing is
+ * committed), summed over the topic's partitions. */
+static rd_kafka_t *kafka_handle(const char *group, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", rz__bus_opts.brokers, err, errlen) ||
+        rd_kafka_conf_set(conf, "group.id", group, err, errlen) ||
+        rd_kafka_conf_set(conf, "log_level", "2", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    for (char **kv = rz__bus_opts.kprops; kv && kv[0] && kv[1]; kv += 2)
+        if (rd_kafka_conf_set(conf, kv[0], kv[1], err, errlen) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+    if (!rk)
+        rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
+static void kafka_group_row(const char *group, const char *topic, const char *members,
+                            const char *seen)
+{
+    char err[256];
+    long long committed = 0, end = 0, lag = 0;
+    int nparts = 0;
+    const char *fail = NULL;
+    rd_kafka_t *rk = kafka_handle(group, err, sizeof(err));
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (!rk) {
+        fail = err;
+    } else if (rd_kafka_metadata(rk, 1, NULL, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fail = "Kafka unreachable"; /* all topics: asking for one would create it */
+    } else {
+        const struct rd_kafka_metadata_topic *mt = NULL;
+        for (int i = 0; i < md->topic_cnt && !mt; i++)
+            if (strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err)
+                mt = &md->topics[i];
+        nparts = mt ? mt->partition_cnt : 0;
+        if (!mt)
+            fail = "no such topic in Kafka";
+        l = rd_kafka_topic_partition_list_new(nparts > 0 ? nparts : 1);
+        for (int i = 0; i < nparts; i++)
+            rd_kafka_topic_partition_list_add(l, topic, mt->partitions[i].id);
+        if (!fail && rd_kafka_committed(rk, l, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            fail = "Kafka unreachable";
+        for (int i = 0; !fail && i < l->cnt; i++) {
+            int64_t lo, hi;
+            if (rd_kafka_query_watermark_offsets(rk, topic, l->elems[i].partition, &lo, &hi,
+                                                 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                fail = "Kafka unreachable";
+                break;
+            }
+            int64_t at = l->elems[i].offset >= 0 ? l->elems[i].offset : lo;
+            committed += l->elems[i].offset >= 0 ? l->elems[i].offset : 0;
+            end += hi;
+            lag += hi > at ? hi - at : 0;
+        }
+    }
+    if (fail)
+        printf("%-40s %-28s %7s %10s %10s %8s %s  (%s)\n", group, topic, members, "?", "?", "?",
+               seen, fail);
+    else
+        printf("%-40s %-28s %7s %10lld %10lld %8lld %s\n", group, topic, members, committed, end,
+               lag, seen);
+    if (l)
+        rd_kafka_topic_partition_list_destroy(l);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (rk)
+        rd_kafka_destroy(rk);
+}
+
+static int kafka_groups(PGconn *c)
+{
+    static const char sql[] =
+        "SELECT substr(grp, 7), split_part(member, '/', 1) AS topic, "
+        "count(*) FILTER (WHERE seen_at > clock_timestamp() - interval '10 seconds') AS live, "
+        "to_char(max(seen_at), 'YYYY-MM-DD HH24:MI:SS') FROM rentezy.bus_members "
+        "WHERE grp LIKE 'kafka/%' GROUP BY 1, 2 ORDER BY 2, 1";
+    PGresult *r = run(c, sql, 0, NULL);
+    if (!r)
+        return 1;
+    printf("\ngroups (offsets from Kafka)\n%-40s %-28s %7s %10s %10s %8s %s\n", "group", "topic",
+           "members", "committed", "end", "lag", "last seen");
+    for (int i = 0; i < PQntuples(r); i++)
+        kafka_group_row(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                        PQgetvalue(r, i, 3));
+    PQclear(r);
+    return 0;
+}
+
 static int status(PGconn *c)
 {
     /* Lag counts events after each partition's position; position shows
@@ -119,9 +217,7 @@ static int status(PGconn *c)
         printf("\nrelay\n");
         print_table(r);
         PQclear(r);
-        printf("\n(consumer group offsets and lag live in Kafka; see /metrics "
-               "rentezy_bus_kafka_lag)\n");
-        return 0;
+        return kafka_groups(c);
     }
     if (!(r = run(c, groups, 0, NULL)))
         return 1;

@@ -114,6 +114,28 @@ void rz__bus_kafka_stop(void);
 int rz__bus_kafka_ready(const char **why);
 void rz__bus_kafka_metrics(struct evbuffer *out, int worker);
 
+/* bus_kafka.c's producer, for the relay and dead letters: produce one
+ * event, the envelope in headers (name, value, ..., NULL; NULL values
+ * skipped).  what is RZ_BUS_KAFKA_RELAY(batch) or RZ_BUS_KAFKA_DEAD: it
+ * comes back in the delivery report.  0 or -1 (logged). */
+int rz__bus_kafka_produce(const char *topic, const char *key, const char *value,
+                          const char *const *hdr, void *what);
+#define RZ_BUS_KAFKA_RELAY(batch) ((void *)(((uintptr_t)(batch) << 2) | 1))
+#define RZ_BUS_KAFKA_DEAD ((void *)(uintptr_t)2)
+
+/* The relay (bus_relay.c), run by bus_kafka.c in worker 0 when [bus] relay
+ * is true, once the producer exists. */
+int rz__bus_relay_start(struct event_base *base);
+void rz__bus_relay_tick(void);
+/* The delivery report of a message produced for batch (ok: delivered). */
+void rz__bus_relay_delivered(uintptr_t batch, int ok);
+void rz__bus_relay_drain(void);
+/* Batches awaiting reports and positions not yet committed (0 = idle). */
+int rz__bus_relay_pending(void);
+int rz__bus_relay_active(void);
+void rz__bus_relay_stop(void);
+void rz__bus_relay_metrics(struct evbuffer *out, int worker);
+
 /* Shared by both backends: membership, stale group and retention
  * housekeeping (bus_embedded.c). */
 void rz__bus_housekeeping(void);

@@ -1,24 +1,20 @@
 /*
- * bus_kafka.c — the `kafka` backend (see bus.h).
- *
- * Relay: one per deployment.  Every worker 0 whose [bus] relay is true
- * tries pg_try_advisory_lock on a dedicated libpq connection; the holder
- * reads the outbox in (xid, seq) order (final rows only, as the embedded
- * consumers do), produces each row with an idempotent producer (acks=all,
- * key = subject, value = data, the envelope in rz-* headers), waits for
- * every delivery report, then moves the relay position ("_relay" in
- * rentezy.bus_positions) on that same connection.  If the holder dies, its
- * connection closes, the lock goes, and another relay takes over from the
- * committed position: at least once, never a gap.  The connection LISTENs
- * on rentezy_bus, so a commit wakes the relay at once.
+ * bus_kafka.c — the `kafka` backend (see bus.h): the producer, the
+ * consumers, replays, /metrics and readiness.  The relay that moves outbox
+ * rows to Kafka is bus_relay.c; it produces through this file's producer.
  *
  * Consumers: one librdkafka consumer per subscription, group.id = the
  * consumer group (group, or group:instance for broadcast), manual commits:
  * an offset is committed only once the handler said OK (or the event was
- * stored as a dead letter).  Messages of one partition are handled one
- * after the other (the key is the subject, so that is order per subject);
- * partitions run concurrently.  Dead letters go to rentezy.bus_dead (what
- * `rentezyd bus dlq` works on) and to <topic>.dlq.
+ * stored as a dead letter), asynchronously, every COMMIT_EVERY events and
+ * on the 200 ms tick.  Messages of one partition are handled one after the
+ * other (the key is the subject, so that is order per subject); partitions
+ * run concurrently.  Dead letters go to rentezy.bus_dead (what `rentezyd
+ * bus dlq` works on) and to <topic>.dlq.
+ *
+ * Statistics: every handle reports librdkafka's statistics every 2 s; the
+ * figures /metrics shows, the consumer lag, and the brokers that are up
+ * (the readiness probe) come from there.
  *
  * Event loop: each rd_kafka queue writes to a pipe when it becomes
  * non-empty (FIELD-NOTES), a libevent read event drains the pipe and polls
@@ -43,8 +39,8 @@
 #include "host.h"
 #include "log.h"
 
-#define RELAY_LOCK "7529475006"
 #define MAX_INFLIGHT 20000 /* events held by one consumer before it stops polling */
+#define COMMIT_EVERY 1000  /* events finished between two commits, at most */
 
 /* ---- a librdkafka queue wired into the loop ----------------------------------- */
 
@@ -98,10 +94,19 @@ static void kq_close(kq_t *k)
 
 /* ---- shared state ------------------------------------------------------------- */
 
+/* The figures of one handle's last statistics callback (the whole JSON is
+ * big; /metrics shows these). */
+typedef struct kstat {
+    int64_t at;            /* rz__mono_ms of the callback, 0 = none yet */
+    int64_t txmsgs, rxmsgs, tx_bytes, rx_bytes, txerrs, rxerrs, msg_cnt, replyq;
+    int brokers_up;
+    double rtt_ms;         /* average round trip of the brokers that are up */
+} kstat_t;
+
 typedef struct kpart {
     int32_t partition;
-    rz_event_t **q;       /* waiting and running, in offset order; owned */
-    size_t n, cap;
+    rz_event_t **q;       /* q[h..h+n): waiting and running, in offset order; owned */
+    size_t h, n, cap;     /* a window, so taking the head costs nothing however long */
     int running;          /* q[0] is in its handler (or storing a dead letter) */
     int pumping;          /* dispatch_head is on the stack */
     int64_t done_offset;  /* next offset to commit, -1 none */
@@ -118,9 +123,11 @@ typedef struct kcons {
     size_t nparts;
     int inflight;
     int dirty;            /* offsets to commit */
+    int since_commit;     /* events finished since the last commit */
     int64_t replay_seen;  /* highest rentezy.bus_replays id applied */
     int replay_busy;
     int64_t lag;
+    kstat_t st;
 } kcons_t;
 
 static struct {
@@ -136,27 +143,10 @@ static struct {
     int draining;
     /* broker health, from the statistics callbacks */
     int brokers_up;
-    int64_t stats_at;
-    char *stats;          /* last statistics JSON (trimmed figures), owned */
+    kstat_t pst;          /* the producer's statistics */
     uint64_t produced, produce_errors, consumed, committed, dlq;
-    /* the relay */
-    PGconn *pg;
-    struct event io, retry;
-    int io_set, retry_set;
-    int rstate;           /* see relay_* below */
-    char pos_xid[24];
-    int64_t pos_seq;
-    char end_xid[24];
-    int64_t end_seq;
-    int rinflight, rfailed, rdirty, rblocked;
-    int64_t rbackoff_ms;
-    uint64_t relayed;
-    struct event *kick;   /* re-fetch soon (rows held back) */
-    int64_t lock_at, fetch_at;
+    int relay;           /* this process runs a relay (bus_relay.c) */
 } K;
-
-enum { R_OFF = 0, R_CONNECTING, R_LOCKING, R_WAITING, R_LOADING, R_IDLE, R_FETCHING,
-       R_PRODUCING, R_COMMITTING };
 
 /* ---- configuration of librdkafka handles ---------------------------------------- */
 
@@ -168,34 +158,68 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
             "kafka %s: %s", rd_kafka_name(rk), reason);
 }
 
-/* Keep the figures /metrics shows; the whole JSON is big. */
+static int64_t jint(cJSON *o, const char *name)
+{
+    cJSON *v = cJSON_GetObjectItem(o, name);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+/* librdkafka's statistics (statistics.interval.ms): keep the figures
+ * /metrics shows, the brokers that are up (readiness) and, for a consumer,
+ * its lag.  opaque is the consumer, NULL for the producer. */
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
-    cJSON *j = cJSON_ParseWithLength(json, len), *b, *brokers;
+    cJSON *j = cJSON_ParseWithLength(json, len), *b;
     if (!j)
         return 0;
-    int up = 0;
-    brokers = cJSON_GetObjectItem(j, "brokers");
-    cJSON_ArrayForEach(b, brokers)
+    kcons_t *c = opaque;
+    kstat_t *st = c ? &c->st : &K.pst;
+    int up = 0, any_up = 0, tried = 0;
+    double rtt = 0;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItem(j, "brokers"))
     {
-        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(b, "state"));
+        const char *state = cJSON_GetStringValue(cJSON_GetObjectItem(b, "state"));
         cJSON *nodeid = cJSON_GetObjectItem(b, "nodeid");
-        if (st && strcmp(st, "UP") == 0 && nodeid && nodeid->valueint >= 0)
-            up++;
+        if (!state)
+            continue;
+        if (strcmp(state, "UP") == 0) {
+            any_up = 1;
+            if (cJSON_IsNumber(nodeid) && nodeid->valueint >= 0) {
+                up++;
+                rtt += (double)jint(cJSON_GetObjectItem(b, "rtt"), "avg") / 1000.0;
+            }
+        } else if (strcmp(state, "INIT") != 0) {
+            tried = 1; /* connecting or down; INIT is a broker not needed yet */
+        }
     }
-    K.brokers_up = up;
-    K.stats_at = rz__mono_ms();
-    if (opaque) { /* a consumer: lag per partition from its topics */
-        kcons_t *c = opaque;
+    *st = (kstat_t){.at = rz__mono_ms(),
+                    .txmsgs = jint(j, "txmsgs"),
+                    .rxmsgs = jint(j, "rxmsgs"),
+                    .tx_bytes = jint(j, "tx_bytes"),
+                    .rx_bytes = jint(j, "rx_bytes"),
+                    .msg_cnt = jint(j, "msg_cnt"),
+                    .replyq = jint(j, "replyq"),
+                    .brokers_up = up,
+                    .rtt_ms = up ? rtt / up : 0};
+    cJSON_ArrayForEach(b, cJSON_GetObjectItem(j, "brokers"))
+    {
+        st->txerrs += jint(b, "txerrs");
+        st->rxerrs += jint(b, "rxerrs");
+    }
+    /* Readiness: a broker is up, or none answers though some were tried.
+     * An idle handle (a standby relay's producer) knows nothing: no say. */
+    if (any_up || tried)
+        K.brokers_up = any_up ? (up ? up : 1) : 0;
+    if (c) { /* lag per partition from its topics */
         int64_t lag = 0;
         cJSON *t, *p;
         cJSON_ArrayForEach(t, cJSON_GetObjectItem(j, "topics"))
         {
             cJSON_ArrayForEach(p, cJSON_GetObjectItem(t, "partitions"))
             {
-                cJSON *l = cJSON_GetObjectItem(p, "consumer_lag");
-                if (l && l->valuedouble > 0)
-                    lag += (int64_t)l->valuedouble;
+                int64_t l = jint(p, "consumer_lag");
+                if (l > 0)
+                    lag += l;
             }
         }
         c->lag = lag;
@@ -227,20 +251,29 @@ fail:
 
 /* ---- the producer (relay and dead letters) ------------------------------------------ */
 
-static void relay_delivered(int ok);
-
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-    uintptr_t what = (uintptr_t)m->_private; /* 1 = relay, 2 = dead letter */
+    uintptr_t what = (uintptr_t)m->_private; /* RZ_BUS_KAFKA_RELAY(batch) or _DEAD */
+    static int64_t logged_at;
+    static uint64_t unlogged;
     if (m->err) {
         K.produce_errors++;
-        rz__log(RZ_LOG_WARN, "bus", "kafka: delivery to %s failed: %s",
-                rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        /* one line a second: an outage fails thousands of messages at once */
+        if (rz__mono_ms() - logged_at >= 1000) {
+            rz__log(RZ_LOG_WARN, "bus", "kafka: delivery to %s failed: %s (and %llu more "
+                                        "since the last such line)",
+                    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err),
+                    (unsigned long long)unlogged);
+            logged_at = rz__mono_ms();
+            unlogged = 0;
+        } else {
+            unlogged++;
+        }
     } else {
         K.produced++;
     }
-    if (what == 1)
-        relay_delivered(m->err == 0);
+    if ((what & 3) == 1)
+        rz__bus_relay_delivered(what >> 2, m->err == 0);
 }
 
 static void drain_prod(void *arg)
@@ -275,9 +308,8 @@ static int producer(void)
     return 0;
 }
 
-/* Produce one event; headers carry the envelope.  0 or -1. */
-static int produce(const char *topic, const char *key, const char *value, const char *const *hdr,
-                   void *what)
+int rz__bus_kafka_produce(const char *topic, const char *key, const char *value,
+                          const char *const *hdr, void *what)
 {
     rd_kafka_headers_t *h = rd_kafka_headers_new(12);
     for (int i = 0; hdr[i]; i += 2)
@@ -294,273 +326,6 @@ static int produce(const char *topic, const char *key, const char *value, const 
         return -1;
     }
     return 0;
-}
-
-/* ---- the relay: dedicated connection, advisory lock, LISTEN ----------------------------- */
-
-static void relay_io(evutil_socket_t fd, short what, void *arg);
-static void relay_next(void);
-
-static void relay_watch(short what)
-{
-    if (K.io_set) {
-        event_del(&K.io);
-        K.io_set = 0;
-    }
-    if (!K.pg || !K.base || !what)
-        return;
-    event_assign(&K.io, K.base, PQsocket(K.pg), what | EV_PERSIST, relay_io, NULL);
-    if (event_add(&K.io, NULL) == 0)
-        K.io_set = 1;
-}
-
-static void relay_retry(evutil_socket_t fd, short what, void *arg);
-
-static void relay_down(const char *why)
-{
-    if (K.rstate >= R_LOADING)
-        rz__log(RZ_LOG_WARN, "bus", "relay: lost its database connection (%s); another takes "
-                                    "over", why);
-    relay_watch(0);
-    if (K.pg)
-        PQfinish(K.pg);
-    K.pg = NULL;
-    K.rstate = R_OFF;
-    if (!K.base)
-        return;
-    if (!K.retry_set) {
-        evtimer_assign(&K.retry, K.base, relay_retry, NULL);
-        K.retry_set = 1;
-    }
-    struct timeval tv = {K.rbackoff_ms / 1000, (K.rbackoff_ms % 1000) * 1000};
-    K.rbackoff_ms = K.rbackoff_ms * 2 > 2000 ? 2000 : K.rbackoff_ms * 2;
-    evtimer_add(&K.retry, &tv);
-}
-
-/* n == 0: the simple protocol, so sql may hold several statements. */
-static void relay_send(const char *sql, int n, const char *const *p, int state)
-{
-    if (!(n ? PQsendQueryParams(K.pg, sql, n, NULL, p, NULL, NULL, 0) : PQsendQuery(K.pg, sql))) {
-        relay_down(PQerrorMessage(K.pg));
-        return;
-    }
-    K.rstate = state;
-    relay_watch(PQflush(K.pg) == 1 ? EV_READ | EV_WRITE : EV_READ);
-}
-
-static void relay_connect(void)
-{
-    const char *url = rz__db_opts()->url;
-    K.pg = url ? PQconnectStart(url) : NULL;
-    if (!K.pg || PQstatus(K.pg) == CONNECTION_BAD) {
-        relay_down(K.pg ? PQerrorMessage(K.pg) : "no database");
-        return;
-    }
-    K.rstate = R_CONNECTING;
-    relay_watch(EV_WRITE);
-}
-
-static void relay_retry(evutil_socket_t fd, short what, void *arg)
-{
-    if (K.rstate == R_OFF)
-        relay_connect();
-    else if (K.rstate == R_WAITING)
-        relay_send("SELECT pg_try_advisory_lock(" RELAY_LOCK ")", 0, NULL, R_LOCKING);
-}
-
-static void relay_fetch(void)
-{
-    static const char sql[] =
-        "SELECT o.seq, o.id, o.xid::text, o.topic, o.type, o.source, o.subject, o.version, "
-        "(extract(epoch FROM o.time) * 1000)::bigint, o.traceparent, o.data::text, o.target, "
-        "o.xid < h.x FROM rentezy.outbox o, (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x) h "
-        "WHERE (o.xid, o.seq) > ($1::xid8, $2::bigint) ORDER BY o.xid, o.seq LIMIT $3::int";
-    char seq[24], lim[16];
-    snprintf(seq, sizeof(seq), "%lld", (long long)K.pos_seq);
-    snprintf(lim, sizeof(lim), "%d", rz__bus_opts.relay_batch);
-    const char *p[] = {K.pos_xid, seq, lim};
-    K.rdirty = 0;
-    relay_send(sql, 3, p, R_FETCHING);
-}
-
-static void relay_kick(evutil_socket_t fd, short what, void *arg)
-{
-    if (K.rstate == R_IDLE && !K.draining)
-        relay_fetch();
-}
-
-/* After a statement: fetch again now when there is more, in 5 ms when an
- * older transaction held rows back; otherwise wait for NOTIFY or the tick. */
-static void relay_next(void)
-{
-    if (K.rstate != R_IDLE || K.draining)
-        return;
-    if (K.rdirty) {
-        relay_fetch();
-    } else if (K.rblocked) {
-        K.rblocked = 0;
-        struct timeval tv = {0, 5000};
-        if (K.kick)
-            evtimer_add(K.kick, &tv);
-    }
-}
-
-static void relay_produced_all(void)
-{
-    static const char sql[] =
-        "UPDATE rentezy.bus_positions SET pos_xid = $1::xid8, pos_seq = $2::bigint, "
-        "owner = $3, updated_at = now() WHERE grp = '_relay' AND topic = '*' AND part = 0";
-    if (K.rfailed) {
-        /* Produce again from the committed position (idempotent producer:
-         * no duplicates within a session; at least once across). */
-        K.rstate = R_IDLE;
-        K.rdirty = 1;
-        K.rfailed = 0;
-        return;
-    }
-    char seq[24];
-    snprintf(seq, sizeof(seq), "%lld", (long long)K.end_seq);
-    const char *p[] = {K.end_xid, seq, rz__bus_instance()};
-    relay_send(sql, 3, p, R_COMMITTING);
-}
-
-static void relay_delivered(int ok)
-{
-    if (K.rstate != R_PRODUCING)
-        return;
-    if (!ok)
-        K.rfailed = 1;
-    if (--K.rinflight == 0)
-        relay_produced_all();
-}
-
-static void relay_result(PGresult *r)
-{
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        rz__log(RZ_LOG_WARN, "bus", "relay: %s", PQresultErrorMessage(r));
-        if (K.rstate == R_FETCHING || K.rstate == R_COMMITTING)
-            K.rstate = R_IDLE, K.rdirty = 1;
-        return;
-    }
-    if (st == PGRES_COMMAND_OK && K.rstate != R_COMMITTING)
-        return; /* LISTEN, the INSERT before the position is read */
-    switch (K.rstate) {
-    case R_LOCKING:
-        if (PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't') {
-            K.rstate = R_LOADING;
-            rz__log(RZ_LOG_INFO, "bus", "relay: this process (%s) relays the outbox to Kafka",
-                    rz__bus_instance());
-        } else {
-            K.rstate = R_WAITING; /* another relay holds it; tick retries */
-        }
-        return;
-    case R_LOADING:
-        if (PQntuples(r) >= 1) {
-            snprintf(K.pos_xid, sizeof(K.pos_xid), "%s", PQgetvalue(r, 0, 0));
-            K.pos_seq = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-            K.rstate = R_IDLE;
-            K.rdirty = 1;
-        }
-        return;
-    case R_FETCHING: {
-        int n = 0, rows = PQntuples(r);
-        for (; n < rows; n++)
-            if (PQgetvalue(r, n, 12)[0] != 't') {
-                K.rblocked = 1;
-                break;
-            }
-        K.rstate = R_IDLE;
-        if (n == 0)
-            return;
-        K.rstate = R_PRODUCING;
-        K.rinflight = 1; /* held until the loop below is done */
-        for (int i = 0; i < n; i++) {
-#define V(c) (PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c))
-            const char *hdr[] = {"rz-id",     V(1), "rz-type",        V(4), "rz-source", V(5),
-                                 "rz-version", V(7), "rz-time",       V(8), "rz-traceparent", V(9),
-                                 "rz-target", V(11), NULL};
-            if (produce(V(3), V(6), V(10), hdr, (void *)(uintptr_t)1) == 0)
-                K.rinflight++;
-            else
-                K.rfailed = 1;
-#undef V
-        }
-        snprintf(K.end_xid, sizeof(K.end_xid), "%s", PQgetvalue(r, n - 1, 2));
-        K.end_seq = strtoll(PQgetvalue(r, n - 1, 0), NULL, 10);
-        K.relayed += (uint64_t)n;
-        K.rdirty = n == rows; /* a full batch: more behind it */
-        relay_delivered(1);
-        return;
-    }
-    case R_COMMITTING:
-        snprintf(K.pos_xid, sizeof(K.pos_xid), "%s", K.end_xid);
-        K.pos_seq = K.end_seq;
-        K.rstate = R_IDLE;
-        K.rdirty = 1;
-        return;
-    default:
-        return;
-    }
-}
-
-static void relay_io(evutil_socket_t fd, short what, void *arg)
-{
-    if (K.rstate == R_CONNECTING) {
-        switch (PQconnectPoll(K.pg)) {
-        case PGRES_POLLING_OK:
-            PQsetnonblocking(K.pg, 1);
-            K.rbackoff_ms = 100;
-            relay_send("LISTEN rentezy_bus; SELECT pg_try_advisory_lock(" RELAY_LOCK ")", 0,
-                       NULL, R_LOCKING);
-            return;
-        case PGRES_POLLING_READING: relay_watch(EV_READ); return;
-        case PGRES_POLLING_WRITING: relay_watch(EV_WRITE); return;
-        default: relay_down(PQerrorMessage(K.pg)); return;
-        }
-    }
-    if ((what & EV_WRITE) && PQflush(K.pg) == 0)
-        relay_watch(EV_READ);
-    if (!(what & EV_READ))
-        return;
-    if (!PQconsumeInput(K.pg)) {
-        relay_down(PQerrorMessage(K.pg));
-        return;
-    }
-    while (K.pg && !PQisBusy(K.pg)) {
-        PGresult *r = PQgetResult(K.pg);
-        if (!r)
-            break;
-        relay_result(r);
-        PQclear(r);
-    }
-    PGnotify *n;
-    while (K.pg && (n = PQnotifies(K.pg)) != NULL) {
-        K.rdirty = 1;
-        PQfreemem(n);
-    }
-    if (K.pg && PQstatus(K.pg) == CONNECTION_BAD) {
-        relay_down(PQerrorMessage(K.pg));
-        return;
-    }
-    if (K.pg && !PQisBusy(K.pg) && K.rstate == R_LOADING) {
-        /* first time: make sure the position row exists, then read it */
-        char *me = PQescapeLiteral(K.pg, rz__bus_instance(), strlen(rz__bus_instance()));
-        char sql[512];
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO rentezy.bus_positions (grp, topic, part) VALUES ('_relay', '*', 0) "
-                 "ON CONFLICT DO NOTHING; UPDATE rentezy.bus_positions SET owner = %s WHERE "
-                 "grp = '_relay' RETURNING pos_xid::text, pos_seq",
-                 me ? me : "NULL");
-        PQfreemem(me);
-        if (!PQsendQuery(K.pg, sql))
-            relay_down(PQerrorMessage(K.pg));
-        else
-            relay_watch(EV_READ);
-        return;
-    }
-    if (K.pg && !PQisBusy(K.pg))
-        relay_next();
 }
 
 /* ---- consumers --------------------------------------------------------------------- */
@@ -582,7 +347,7 @@ static void dispatch_head(kcons_t *c, kpart_t *p)
     p->pumping = 1;
     while (p->n && !p->running && !K.draining) {
         p->running = 1;
-        rz__bus_dispatch(p->q[0]);
+        rz__bus_dispatch(p->q[p->h]);
     }
     p->pumping = 0;
 }
@@ -593,16 +358,21 @@ typedef struct deadctx {
     unsigned gen, kgen;
 } deadctx_t;
 
+static void commit_offsets(kcons_t *c, int async);
+
 static void finish(kcons_t *c, kpart_t *p, rz_event_t *ev)
 {
-    /* ev is q[0] */
-    memmove(p->q, p->q + 1, (p->n - 1) * sizeof(*p->q));
-    p->n--;
+    /* ev is the head */
+    p->h = --p->n ? p->h + 1 : 0;
     p->running = 0;
     c->inflight--;
     p->done_offset = ev->koffset + 1;
     c->dirty = 1;
     rz__bus_event_free(ev);
+    /* Commits are asynchronous and batched: every COMMIT_EVERY events, and
+     * on the 200 ms tick for the rest. */
+    if (++c->since_commit >= COMMIT_EVERY)
+        commit_offsets(c, 1);
 }
 
 static void on_dead_stored(rz_dbres_t *res, void *u)
@@ -614,7 +384,7 @@ static void on_dead_stored(rz_dbres_t *res, void *u)
         return;
     }
     kpart_t *p = find_part(d->c, (int32_t)d->ev->kpartition);
-    if (!p || p->gen != d->gen || !p->n || p->q[0] != d->ev) {
+    if (!p || p->gen != d->gen || !p->n || p->q[p->h] != d->ev) {
         rz__bus_event_free(d->ev); /* revoked meanwhile: not committed, comes again */
         free(d);
         return;
@@ -630,7 +400,7 @@ static void on_dead_stored(rz_dbres_t *res, void *u)
     K.dlq++;
     kcons_t *c = d->c;
     free(d);
-    finish(c, p, p->q[0]);
+    finish(c, p, p->q[p->h]);
     dispatch_head(c, p);
 }
 
@@ -638,7 +408,7 @@ static void on_settle(rz_event_t *ev, int how, const char *why)
 {
     kcons_t *c = ev->owner;
     kpart_t *p = find_part(c, (int32_t)ev->kpartition);
-    if (!p || !p->n || p->q[0] != ev) {
+    if (!p || !p->n || p->q[p->h] != ev) {
         rz__bus_event_free(ev);
         return;
     }
@@ -664,7 +434,7 @@ static void on_settle(rz_event_t *ev, int how, const char *why)
         char dlq[160];
         snprintf(dlq, sizeof(dlq), "%s.dlq", ev->topic);
         if (producer() == 0)
-            produce(dlq, ev->subject, ev->data, hdr, (void *)(uintptr_t)2);
+            rz__bus_kafka_produce(dlq, ev->subject, ev->data, hdr, RZ_BUS_KAFKA_DEAD);
         deadctx_t *d = malloc(sizeof(*d));
         if (d) {
             *d = (deadctx_t){c, ev, p->gen, K.life};
@@ -735,7 +505,11 @@ static void take_message(kcons_t *c, rd_kafka_message_t *m)
     ev->koffset = m->offset;
     ev->settle = on_settle;
     ev->owner = c;
-    if (p->n == p->cap) {
+    if (p->h + p->n == p->cap && p->h > 0 && p->h >= p->cap / 2) {
+        memmove(p->q, p->q + p->h, p->n * sizeof(*p->q)); /* amortised: h >= n */
+        p->h = 0;
+    }
+    if (p->h + p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
         rz_event_t **q = realloc(p->q, cap * sizeof(*q));
         if (!q) {
@@ -745,7 +519,7 @@ static void take_message(kcons_t *c, rd_kafka_message_t *m)
         p->q = q;
         p->cap = cap;
     }
-    p->q[p->n++] = ev;
+    p->q[p->h + p->n++] = ev;
     c->inflight++;
     K.consumed++;
     dispatch_head(c, p);
@@ -773,13 +547,14 @@ static void commit_offsets(kcons_t *c, int async)
     }
     rd_kafka_topic_partition_list_destroy(l);
     c->dirty = 0;
+    c->since_commit = 0;
 }
 
 static void drop_parts(kcons_t *c)
 {
     for (size_t i = 0; i < c->nparts; i++) {
         kpart_t *p = &c->parts[i];
-        for (size_t j = 0; j < p->n; j++)
+        for (size_t j = p->h; j < p->h + p->n; j++)
             if (rz__bus_event_abandon(p->q[j]))
                 rz__bus_event_free(p->q[j]);
         c->inflight -= (int)p->n;
@@ -910,11 +685,11 @@ static void on_replays(rz_dbres_t *res, void *u)
                 rd_kafka_offsets_for_times(c->rk, l, 5000);
             for (size_t k = 0; k < c->nparts; k++) {
                 kpart_t *p = &c->parts[k];
-                for (size_t j = 0; j < p->n; j++)
+                for (size_t j = p->h; j < p->h + p->n; j++)
                     if (rz__bus_event_abandon(p->q[j]))
                         rz__bus_event_free(p->q[j]);
                 c->inflight -= (int)p->n;
-                p->n = 0;
+                p->n = p->h = 0;
                 p->running = 0;
                 p->gen = ++K.gen;
                 p->done_offset = p->committed = -1;
@@ -964,6 +739,37 @@ static void on_replay_base(rz_dbres_t *res, void *u)
 
 static int64_t replay_at;
 
+/* `rentezyd bus status` asks Kafka for the offsets of the groups consuming
+ * here (the mock cluster cannot list groups): each consumer says which
+ * group reads which topic in rentezy.bus_members as grp "kafka/<group>",
+ * member "<topic>/<instance>", every 2 s ('/' is in no group name, so the
+ * embedded backend never counts these rows as members of its groups);
+ * bus_prune forgets them after [bus] member_expiry. */
+static void heartbeat(void)
+{
+    static const char sql[] =
+        "INSERT INTO rentezy.bus_members AS m (grp, member, seen_at) "
+        "SELECT 'kafka/' || g, t || '/' || $3, clock_timestamp() "
+        "FROM unnest($1::text[], $2::text[]) AS u(g, t) "
+        "ON CONFLICT (grp, member) DO UPDATE SET seen_at = EXCLUDED.seen_at";
+    if (!K.ncons)
+        return;
+    char **g = calloc(K.ncons + 1, sizeof(*g)), **t = calloc(K.ncons + 1, sizeof(*t));
+    for (size_t i = 0; g && t && i < K.ncons; i++) {
+        g[i] = K.cons[i].s->cgroup;
+        t[i] = K.cons[i].s->topic;
+    }
+    char *ga = g && t ? rz__bus_text_array(g) : NULL, *ta = g && t ? rz__bus_text_array(t) : NULL;
+    if (ga && ta) {
+        const char *p[] = {ga, ta, rz__bus_instance()};
+        rz__svc_db_query(NULL, 0, sql, 3, p, NULL, NULL);
+    }
+    free(ga);
+    free(ta);
+    free(g);
+    free(t);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     for (size_t i = 0; i < K.ncons; i++) {
@@ -974,17 +780,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             dispatch_head(c, &c->parts[k]);
     }
     drain_prod(NULL);
-    int64_t now = rz__mono_ms();
-    if (K.rstate == R_WAITING && now >= K.lock_at) {
-        K.lock_at = now + 1000; /* the relay that holds it may die any time */
-        relay_send("SELECT pg_try_advisory_lock(" RELAY_LOCK ")", 0, NULL, R_LOCKING);
-    } else if (K.rstate == R_IDLE && !K.draining && (K.rdirty || now >= K.fetch_at)) {
-        K.fetch_at = now + rz__bus_opts.poll_interval_ms; /* NOTIFY is the fast path */
-        relay_fetch();
-    }
+    if (K.relay)
+        rz__bus_relay_tick();
     if (rz__mono_ms() >= replay_at) {
         replay_at = rz__mono_ms() + 2000;
         poll_replays(0);
+        heartbeat();
         rz__bus_housekeeping();
     }
 }
@@ -996,7 +797,6 @@ int rz__bus_kafka_start(struct event_base *base)
     K.gen = gen + 1;
     K.life = life + 1;
     K.base = base;
-    K.rbackoff_ms = 100;
     K.brokers_up = -1; /* unknown until the first statistics */
     K.ncons = rz__bus_nsubs;
     K.cons = K.ncons ? calloc(K.ncons, sizeof(*K.cons)) : NULL;
@@ -1014,12 +814,12 @@ int rz__bus_kafka_start(struct event_base *base)
     if (rz__bus_opts.relay && rz__rt.worker_index <= 0) {
         if (producer() != 0)
             goto fail;
-        relay_connect();
+        K.relay = 1;
+        rz__bus_relay_start(base);
     }
     struct timeval tv = {0, 200 * 1000};
     K.tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-    K.kick = evtimer_new(base, relay_kick, NULL);
-    if (!K.tick || !K.kick || event_add(K.tick, &tv) != 0)
+    if (!K.tick || event_add(K.tick, &tv) != 0)
         goto fail;
     replay_at = rz__mono_ms() + 1000;
     return 0;
@@ -1031,7 +831,10 @@ fail:
 void rz__bus_kafka_drain(void)
 {
     K.draining = 1;
-    /* Handlers running finish; the tick commits their offsets. */
+    /* Handlers running finish; the tick commits their offsets.  The relay
+     * fetches no more; what it produced is acknowledged and committed. */
+    if (K.relay)
+        rz__bus_relay_drain();
 }
 
 int rz__bus_kafka_pending(void)
@@ -1040,8 +843,8 @@ int rz__bus_kafka_pending(void)
     for (size_t i = 0; i < K.ncons; i++)
         for (size_t k = 0; k < K.cons[i].nparts; k++)
             n += K.cons[i].parts[k].running;
-    if (K.rstate == R_PRODUCING || K.rstate == R_COMMITTING)
-        n++;
+    if (K.relay)
+        n += rz__bus_relay_pending();
     return n;
 }
 
@@ -1064,11 +867,9 @@ void rz__bus_kafka_stop(void)
     free(K.cons);
     K.cons = NULL;
     K.ncons = 0;
-    K.base = NULL; /* relay_down must not schedule a retry */
-    relay_down("stopping");
-    if (K.retry_set)
-        evtimer_del(&K.retry);
-    K.retry_set = 0;
+    if (K.relay)
+        rz__bus_relay_stop();
+    K.relay = 0;
     if (K.prod) {
         rd_kafka_flush(K.prod, 2000);
         kq_close(&K.pq);
@@ -1077,9 +878,7 @@ void rz__bus_kafka_stop(void)
     }
     if (K.tick)
         event_free(K.tick);
-    if (K.kick)
-        event_free(K.kick);
-    K.tick = K.kick = NULL;
+    K.tick = NULL;
 }
 
 int rz__bus_kafka_ready(const char **why)
@@ -1091,6 +890,28 @@ int rz__bus_kafka_ready(const char **why)
     return 1;
 }
 
+/* gauges == 0: one handle's counters; 1: its gauges (one family at a time). */
+static void stat_lines(struct evbuffer *out, int worker, const char *client, const kstat_t *st,
+                       int gauges)
+{
+    static const char *const cnames[] = {"txmsgs", "rxmsgs", "tx_bytes", "rx_bytes", "txerrs",
+                                         "rxerrs"};
+    static const char *const gnames[] = {"queued", "replyq", "brokers_up", "rtt_ms",
+                                         "stats_age_ms"};
+    double c[] = {(double)st->txmsgs,   (double)st->rxmsgs, (double)st->tx_bytes,
+                  (double)st->rx_bytes, (double)st->txerrs, (double)st->rxerrs};
+    double g[] = {(double)st->msg_cnt, (double)st->replyq, st->brokers_up, st->rtt_ms,
+                  (double)(rz__mono_ms() - st->at)};
+    if (!st->at)
+        return;
+    for (int i = 0; i < (gauges ? 5 : 6); i++)
+        evbuffer_add_printf(out, "rentezy_bus_kafka_client%s{worker=\"%d\",client=\"%s\","
+                                 "what=\"%s\"} %.*f\n",
+                            gauges ? "" : "_total", worker, client,
+                            gauges ? gnames[i] : cnames[i], gauges && i == 3 ? 3 : 0,
+                            gauges ? g[i] : c[i]);
+}
+
 void rz__bus_kafka_metrics(struct evbuffer *out, int worker)
 {
     evbuffer_add_printf(out,
@@ -1100,22 +921,32 @@ void rz__bus_kafka_metrics(struct evbuffer *out, int worker)
                         "rentezy_bus_kafka_total{worker=\"%d\",what=\"consumed\"} %llu\n"
                         "rentezy_bus_kafka_total{worker=\"%d\",what=\"committed\"} %llu\n"
                         "rentezy_bus_kafka_total{worker=\"%d\",what=\"dead_letters\"} %llu\n"
-                        "rentezy_bus_kafka_total{worker=\"%d\",what=\"relayed\"} %llu\n"
                         "# TYPE rentezy_bus_kafka_brokers_up gauge\n"
-                        "rentezy_bus_kafka_brokers_up{worker=\"%d\"} %d\n"
-                        "# TYPE rentezy_bus_kafka_relay_active gauge\n"
-                        "rentezy_bus_kafka_relay_active{worker=\"%d\"} %d\n"
-                        "# TYPE rentezy_bus_kafka_lag gauge\n",
+                        "rentezy_bus_kafka_brokers_up{worker=\"%d\"} %d\n",
                         worker, (unsigned long long)K.produced, worker,
                         (unsigned long long)K.produce_errors, worker,
                         (unsigned long long)K.consumed, worker, (unsigned long long)K.committed,
-                        worker, (unsigned long long)K.dlq, worker, (unsigned long long)K.relayed,
-                        worker, K.brokers_up < 0 ? 0 : K.brokers_up, worker,
-                        K.rstate >= R_IDLE);
+                        worker, (unsigned long long)K.dlq, worker,
+                        K.brokers_up < 0 ? 0 : K.brokers_up);
+    if (K.relay)
+        rz__bus_relay_metrics(out, worker);
+    evbuffer_add_printf(out, "# TYPE rentezy_bus_kafka_lag gauge\n");
     for (size_t i = 0; i < K.ncons; i++)
         evbuffer_add_printf(out,
                             "rentezy_bus_kafka_lag{worker=\"%d\",topic=\"%s\",group=\"%s\"} "
                             "%lld\n",
                             worker, K.cons[i].s->topic, K.cons[i].s->group,
                             (long long)K.cons[i].lag);
+    /* librdkafka's own statistics, per client handle */
+    char client[200];
+    for (int gauges = 0; gauges < 2; gauges++) {
+        evbuffer_add_printf(out, gauges ? "# TYPE rentezy_bus_kafka_client gauge\n"
+                                        : "# TYPE rentezy_bus_kafka_client_total counter\n");
+        if (K.prod)
+            stat_lines(out, worker, "producer", &K.pst, gauges);
+        for (size_t i = 0; i < K.ncons; i++) {
+            snprintf(client, sizeof(client), "%s/%s", K.cons[i].s->topic, K.cons[i].s->group);
+            stat_lines(out, worker, client, &K.cons[i].st, gauges);
+        }
+    }
 }
