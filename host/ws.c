@@ -1189,6 +1189,10 @@ int rz__ws_routes(char *err, size_t errlen)
         snprintf(err, errlen, "the WebSocket OpenAPI fragment does not parse");
         return -1;
     }
+    if (rz__db_configured() && rz__ws_fanout_register() < 0) {
+        snprintf(err, errlen, "cannot subscribe the WebSocket fan-out to the bus");
+        return -1;
+    }
     if (conf.test_tokens)
         rz__log(RZ_LOG_WARN, "ws",
                 "[websocket] test_tokens is on: anyone can connect as anyone. Tests only.");
@@ -1213,7 +1217,7 @@ int rz__ws_worker_start(struct event_base *b)
         !(flush_ev = event_new(b, -1, 0, flush_all, NULL)) || event_add(sweep_ev, &tv) < 0)
         goto fail;
     if (rz__db_configured() &&
-        rz__ws_fanout_start(b, rz__db_opts()->url, fanout_deliver) < 0)
+        rz__ws_fanout_start(b, fanout_deliver) < 0)
         goto fail;
     return 0;
 fail:
