@@ -11,6 +11,8 @@
  * each).  rentezy.publish is not used because its per-subject head exists
  * to order concurrent publishers of one subject; here the subject is this
  * worker (instance + worker index) and its statements never overlap.
+ * The NOTIFY names the partition ("ws-push#P"), so the embedded backend's
+ * consumers fetch that partition only, not all 16 (bus_embedded.c).
  *
  * Receiving: a host broadcast subscription (rz__bus_subscribe_host), so
  * every worker of every pod reads every batch.  A fresh instance reads the
@@ -158,8 +160,8 @@ static void send_next(int hello)
 {
     static const char sql[] =
         "WITH e AS (INSERT INTO rentezy.outbox (topic, type, source, subject, data) "
-        "VALUES ('" RZ_WS_FANOUT_TOPIC "', 'ws.push', 'host', $1, $2::jsonb) RETURNING 1) "
-        "SELECT pg_notify('rentezy_bus', '" RZ_WS_FANOUT_TOPIC "') FROM e";
+        "VALUES ('" RZ_WS_FANOUT_TOPIC "', 'ws.push', 'host', $1, $2::jsonb) RETURNING part) "
+        "SELECT pg_notify('rentezy_bus', '" RZ_WS_FANOUT_TOPIC "#' || part) FROM e";
     if (F.busy || !F.base || (!F.head && !hello))
         return;
     struct evbuffer *b = evbuffer_new();
