@@ -321,9 +321,13 @@ void rz__ws_fanout_metrics(struct evbuffer *out, int worker)
                         "# HELP rentezy_ws_fanout_dropped_total Pushes not sent (queue full or "
                         "database refused).\n"
                         "# TYPE rentezy_ws_fanout_dropped_total counter\n"
-                        "rentezy_ws_fanout_dropped_total{worker=\"%d\"} %llu\n",
+                        "rentezy_ws_fanout_dropped_total{worker=\"%d\"} %llu\n"
+                        "# HELP rentezy_ws_fanout_stale_total Batches skipped: written before "
+                        "this worker started.\n"
+                        "# TYPE rentezy_ws_fanout_stale_total counter\n"
+                        "rentezy_ws_fanout_stale_total{worker=\"%d\"} %llu\n",
                         worker, rz__ws_fanout_up(), worker, (unsigned long long)F.published,
                         worker, (unsigned long long)F.batches, worker,
                         (unsigned long long)F.received, worker,
-                        (unsigned long long)F.dropped);
+                        (unsigned long long)F.dropped, worker, (unsigned long long)F.stale);
 }
