@@ -34,6 +34,9 @@ workers_rss() { local t=0 p; for p in $(pgrep -P "$RZ_PID"); do t=$(( t + $(rss_
 # Sets HELD PER_CONN KERNEL HEALTH_MS.
 hold() {
     local want=$1 jobs=$2 name=$3 rss0 rss1 tcp0 tcp1 l
+    # a worker that just started still grows (database pool, bus, threads):
+    # measured right after the start, that counted ~1.6 KiB per connection more
+    sleep 2
     rss0=$(workers_rss); tcp0=$(tcp_pages)
     "$LOAD" -m hold -c "$want" -d 0 -j "$jobs" -s "$SRC" "127.0.0.1:$PORT" >"$T/$name.json" 2>"$T/$name.err" &
     l=$!
