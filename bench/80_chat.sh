@@ -6,6 +6,7 @@
 # machine; conversations are created directly in chat.conversations.
 #   BENCH_CHAT_PAIRS=5000 (10,000 users)  BENCH_CHAT_RATE=0.2 (messages/s/user: 2,000/s in all)
 #   BENCH_CHAT_TPUT_PAIRS=500  BENCH_CHAT_WINDOW=8  BENCH_SECONDS=10
+#   BENCH_CHAT_POOL=N sets [database] pool_size (default: the host's, 4)
 . "$(dirname "$0")/lib.sh"
 
 PAIRS=${BENCH_CHAT_PAIRS:-5000}
@@ -28,7 +29,7 @@ declare -a PORTS DPIDS
 for i in 1 2; do
     PORT=$(free_port); BASE="http://127.0.0.1:$PORT"; PORTS[$i]=$PORT
     LOG_LEVEL=warn rz_conf "$T/c$i" "[host]" "access_log = false" "[websocket]" "test_tokens = true" \
-        "[plugin.chat]" "rate = 100000" "burst = 100000"
+        "[plugin.chat]" "rate = 100000" "burst = 100000" ${BENCH_CHAT_POOL:+"[database]" "pool_size = $BENCH_CHAT_POOL"}
     rz_start "$T/c$i" || exit 1
     DPIDS[$i]=$RZ_PID
 done
@@ -73,7 +74,7 @@ printf "%-60s %14s\n" "  delivery latency under that load p50 (ms)" "$(ms "$(j t
 printf "%-60s %14s\n" "  delivery latency under that load p99 (ms)" "$(ms "$(j tput delivery_p99_us)")"
 echo "one worker per process, $(nproc) cores shared by both daemons, PostgreSQL and the load generator; loopback"
 cat > "$TOP/bench/results/chat.json" <<JSON
-{"bench":"chat","date":"$(date -u +%FT%TZ)","cores":$(nproc),"workers_per_process":1,
+{"bench":"chat","date":"$(date -u +%FT%TZ)","cores":$(nproc),"workers_per_process":1,"loadavg":"$(cut -d" " -f1-3 /proc/loadavg)",
  "latency":$(cat "$T/lat.json"),
  "throughput":$(cat "$T/tput.json"),
  "rate_per_user":$RATE,"window":$WINDOW,"seconds":$SECS}

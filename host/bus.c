@@ -308,12 +308,29 @@ int rz__bus_configure(const rz_config_t *cfg, char *err, size_t errlen)
 
 /* ---- registration (init) ----------------------------------------------------------- */
 
+static int add_sub(rz_plugin_t *self, const char *topic, const char *group, int mode,
+                   rz_bus_fn fn, void *udata);
+
 int rz__svc_bus_subscribe(rz_plugin_t *self, const char *topic, const char *group, int mode,
                           rz_bus_fn fn, void *udata)
 {
     if (!rz__rt.in_init)
         return RZ_ESTATE;
-    if (!self || !fn || !rz__bus_topic_ok(topic, 1) || !group_ok(group) ||
+    if (!self)
+        return RZ_EINVAL;
+    return add_sub(self, topic, group, mode, fn, udata);
+}
+
+int rz__bus_subscribe_host(const char *topic, const char *group, int mode, rz_bus_fn fn,
+                           void *udata)
+{
+    return add_sub(NULL, topic, group, mode, fn, udata);
+}
+
+static int add_sub(rz_plugin_t *self, const char *topic, const char *group, int mode,
+                   rz_bus_fn fn, void *udata)
+{
+    if (!fn || !rz__bus_topic_ok(topic, 1) || !group_ok(group) ||
         (mode != RZ_BUS_SHARED && mode != RZ_BUS_BROADCAST))
         return RZ_EINVAL;
     for (size_t i = 0; i < rz__bus_nsubs; i++)

@@ -84,6 +84,12 @@ void rz__bus_metrics(struct evbuffer *out, int worker);
  * libpq, configuration from rz__rt.cfg.  Exit status. */
 int rz__bus_cli(int argc, char **argv);
 
+/* A subscription of the host itself (no plugin; handler as bus_subscribe's),
+ * made by the master before the workers start (ws_fanout.h).  Results as
+ * rz__svc_bus_subscribe. */
+int rz__bus_subscribe_host(const char *topic, const char *group, int mode, rz_bus_fn fn,
+                           void *udata);
+
 /* Forget every subscription (tests; a master re-running init). */
 void rz__bus_reset(void);
 /* This process's instance id ("host:pid:hex"), stable until exit. */

@@ -405,14 +405,20 @@ static void on_repoll(evutil_socket_t fd, short what, void *arg)
         }
 }
 
+/* topic NULL wakes everything; "topic" every partition of the topic;
+ * "topic#P" only partition P (a publisher that knows it, such as the
+ * WebSocket fan-out, spares every consumer 15 empty fetches). */
 static void wake_topic(const char *topic)
 {
+    const char *hash = topic ? strchr(topic, '#') : NULL;
+    size_t tl = hash ? (size_t)(hash - topic) : topic ? strlen(topic) : 0;
+    int only = hash ? atoi(hash + 1) : -1;
     for (size_t i = 0; i < E.nsubs; i++) {
         esub_t *es = &E.subs[i];
-        if (topic && strcmp(es->s->topic, topic) != 0)
+        if (topic && (strncmp(es->s->topic, topic, tl) != 0 || es->s->topic[tl] != '\0'))
             continue;
         for (int k = 0; k < NPART; k++)
-            if (es->parts[k].owned)
+            if (es->parts[k].owned && (only < 0 || only == k))
                 fetch(es, &es->parts[k]);
     }
 }

@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -562,15 +563,56 @@ int rz__svc_ws_send(rz_ws_t *ws, const char *channel, cJSON *msg)
     return rc;
 }
 
+/* Write the frame (header + payload) straight to a connection that has
+ * nothing queued: no output buffer to create, fill, schedule and free, and
+ * the frame is encoded once for all the user's connections.  What the
+ * socket does not take (or an error, which the flush then finds) goes to
+ * the queue as usual.  Never frees c: this runs inside a service call. */
+static void send_frame_direct(rz_ws_t *c, const uint8_t *h, size_t hl, const char *text,
+                              size_t len)
+{
+    struct iovec iov[2] = {{(void *)h, hl}, {(void *)text, len}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == (ssize_t)(hl + len)) {
+        STAT_ADD(bytes_out, (uint64_t)n);
+        STAT_ADD(msgs_out, 1);
+        return;
+    }
+    size_t done = n > 0 ? (size_t)n : 0;
+    STAT_ADD(bytes_out, (uint64_t)done);
+    STAT_ADD(msgs_out, 1);
+    if (!c->out && !(c->out = evbuffer_new())) {
+        conn_fail(c, RZ_WS_CLOSE_INTERNAL, "out of memory");
+        return;
+    }
+    if ((done < hl && evbuffer_add(c->out, h + done, hl - done) < 0) ||
+        evbuffer_add(c->out, text + (done > hl ? done - hl : 0), len - (done > hl ? done - hl : 0)) < 0) {
+        conn_fail(c, RZ_WS_CLOSE_INTERNAL, "out of memory");
+        return;
+    }
+    mark_dirty(c);
+}
+
 /* Every open connection of user in this worker. */
 static void deliver_local(const char *user, const char *text, size_t len)
 {
     if (!nbuckets)
         return;
     uint32_t h = hash_str(user);
-    for (rz_ws_t *c = buckets[h & (nbuckets - 1)]; c; c = c->unext)
-        if (c->uhash == h && c->state == WS_OPEN && strcmp(c->user, user) == 0)
-            send_text(c, text, len);
+    uint8_t hdr[RZ_WS_MAX_HEADER];
+    size_t hl = 0;
+    for (rz_ws_t *c = buckets[h & (nbuckets - 1)]; c; c = c->unext) {
+        if (c->uhash != h || c->state != WS_OPEN || strcmp(c->user, user) != 0)
+            continue;
+        if (c->dirty || (c->out && evbuffer_get_length(c->out) > 0)) {
+            send_text(c, text, len); /* behind what is queued */
+            continue;
+        }
+        if (!hl)
+            hl = rz_ws_frame_header(hdr, 1, RZ_WS_OP_TEXT, len, NULL);
+        send_frame_direct(c, hdr, hl, text, len);
+    }
 }
 
 static int valid_user_id(const char *u)
@@ -1189,6 +1231,10 @@ int rz__ws_routes(char *err, size_t errlen)
         snprintf(err, errlen, "the WebSocket OpenAPI fragment does not parse");
         return -1;
     }
+    if (rz__db_configured() && rz__ws_fanout_register() < 0) {
+        snprintf(err, errlen, "cannot subscribe the WebSocket fan-out to the bus");
+        return -1;
+    }
     if (conf.test_tokens)
         rz__log(RZ_LOG_WARN, "ws",
                 "[websocket] test_tokens is on: anyone can connect as anyone. Tests only.");
@@ -1213,7 +1259,7 @@ int rz__ws_worker_start(struct event_base *b)
         !(flush_ev = event_new(b, -1, 0, flush_all, NULL)) || event_add(sweep_ev, &tv) < 0)
         goto fail;
     if (rz__db_configured() &&
-        rz__ws_fanout_start(b, rz__db_opts()->url, fanout_deliver) < 0)
+        rz__ws_fanout_start(b, fanout_deliver) < 0)
         goto fail;
     return 0;
 fail:

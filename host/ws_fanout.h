@@ -1,15 +1,18 @@
 /*
  * ws_fanout.h — how a message for a user reaches the other workers and pods.
  *
- * The transport today is PostgreSQL LISTEN/NOTIFY on the channel
- * "rentezy_ws": one dedicated non-blocking libpq connection per worker,
- * notifications batched into one statement per round trip.  It is behind
- * this interface so it can become the event bus's broadcast mode (issue 4)
- * without ws.c noticing.
+ * The transport is the event bus (docs/decisions/0006-websocket.md): each
+ * worker sends what piled up while its previous batch was in flight as ONE
+ * event of the host topic "ws-push" (one outbox row, one NOTIFY), and every
+ * worker of every pod reads that topic with a host-internal broadcast
+ * subscription that starts at the latest event.  The same code therefore
+ * crosses pods with the embedded backend (PostgreSQL) and with Kafka (the
+ * relay copies the row; each instance has its own consumer group).  Rows of
+ * "ws-push" older than a minute are deleted by the fan-out itself: pushes
+ * are hints, not a durable queue.
  *
- * Delivery is at most once and best effort: a message published while a
- * link is down is lost for that process (WebSocket pushes are hints; the
- * client re-reads state over REST after a reconnect).
+ * Delivery is at most once and best effort: a batch that cannot be written
+ * is dropped (the client re-reads state over REST after a reconnect).
  */
 #ifndef RZ_WS_FANOUT_H
 #define RZ_WS_FANOUT_H
@@ -19,24 +22,32 @@
 struct event_base;
 struct evbuffer;
 
-/* NOTIFY payloads are limited to 8000 bytes; ours is "user\n" + message. */
+/* What plugin.h promises ws_send_user can carry (it was NOTIFY's 8000-byte
+ * payload).  The bus could carry more; the promise stays until ABI 2. */
 #define RZ_WS_FANOUT_MAX 7168
+
+/* The host topic and the group of the broadcast subscription. */
+#define RZ_WS_FANOUT_TOPIC "ws-push"
+#define RZ_WS_FANOUT_GROUP "ws"
 
 /* Called on the loop thread for every message another process published;
  * user and text are NUL-terminated and valid during the call. */
 typedef void (*rz_ws_fanout_fn)(const char *user, const char *text, size_t len);
 
-/* Start on base with the database at url (connects in the background,
- * reconnects with backoff).  0, or -1 (out of memory). */
-int rz__ws_fanout_start(struct event_base *base, const char *url, rz_ws_fanout_fn deliver);
+/* Master, before the workers start (next to the route): subscribe to the
+ * host topic.  0, or -1 (out of memory). */
+int rz__ws_fanout_register(void);
+/* Worker, after rz__bus_worker_start.  0, or -1 (out of memory). */
+int rz__ws_fanout_start(struct event_base *base, rz_ws_fanout_fn deliver);
 /* Queue a message for every other process.  0; RZ_EINVAL (too big, or user
- * contains a newline); RZ_EUNAVAIL (not started, link down, or too much is
+ * contains a control character); RZ_EUNAVAIL (not started, or too much is
  * queued); RZ_ENOMEM. */
 int rz__ws_fanout_publish(const char *user, const char *text, size_t len);
-/* 1 when the link is up and listening. */
+/* 1 once this worker has seen one of its own batches come back through the
+ * bus (so a push now reaches every process that is up) and the bus is ready. */
 int rz__ws_fanout_up(void);
 void rz__ws_fanout_stop(void);
-/* Prometheus text for this worker's link. */
+/* Prometheus text for this worker's fan-out. */
 void rz__ws_fanout_metrics(struct evbuffer *out, int worker);
 
 #endif

@@ -85,6 +85,10 @@ static void done(rz_dbres_t *res, void *u)
             send_ack(o, m, dup);
             cJSON_Delete(m);
         }
+        if (H->abi_minor >= 2)
+            H->counter_add(chat_g.self, "sends_answered_total",
+                           "WebSocket sends answered after a batch (stored, duplicate or not found).",
+                           (double)rows);
         for (int r = rows; r < b->n; r++) /* cannot happen: one row per send */
             if (b->ops[r]->c->ws)
                 send_error(b->ops[r]->c->ws, "internal", b->ops[r]->client, b->ops[r]->conv,

@@ -38,6 +38,9 @@ typedef struct chat {
     int64_t presence_ttl_ms;   /* lease of a worker's presence rows */
     char node[96];             /* this worker: host:pid:start, set in start */
     int64_t last_beat_ms;
+    int beat_due;              /* the heartbeat timer fired: renew at the next sync */
+    rz_timer_t *beat;          /* every presence_ttl/3 (ABI 1.2); NULL on an older host */
+    int64_t users;             /* users with a connection in this worker */
 } chat_t;
 
 extern chat_t chat_g CHAT_HIDDEN;
@@ -65,6 +68,8 @@ CHAT_HIDDEN int user_allow(chat_user_t *u);
 /* Tell the database what changed, and renew this worker's leases when a
  * third of presence_ttl has passed: one statement at a time, in order. */
 CHAT_HIDDEN void presence_tick(void);
+/* start: the heartbeat timer (ABI 1.2 hosts); stop: cancel it. */
+CHAT_HIDDEN void presence_start(void);
 CHAT_HIDDEN void presence_stop(void);
 
 /* ---- channel.c -------------------------------------------------------------- */

@@ -10,7 +10,7 @@
  *   rate              10    messages per user per second (per worker)
  *   burst             20    messages a user may send at once
  *   presence_ttl      30s   lease of a worker's presence rows; renewed every
- *                           third of it while the worker sees traffic
+ *                           third of it by a timer (ABI 1.2 hosts)
  *
  * See docs/decisions/0011-chat.md for the channel's messages.
  */
@@ -107,7 +107,11 @@ static int chat_start(rz_plugin_t *self, void *state)
     snprintf(chat_g.node, sizeof(chat_g.node), "%s:%d:%lld", host, (int)getpid(),
              (long long)H->now_ms());
     chat_g.last_beat_ms = 0;
-    return configure();
+    chat_g.users = 0;
+    int rc = configure();
+    if (rc == RZ_OK)
+        presence_start();
+    return rc;
 }
 
 static void chat_stop(rz_plugin_t *self, void *state)

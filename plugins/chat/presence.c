@@ -9,13 +9,13 @@
  * it returns who came online or went offline everywhere, with their
  * contacts, and we push "presence" to those contacts.
  *
- * The host offers no timer to plugins, so the lease is renewed from
- * traffic: on every open and chat message, at most every presence_ttl/3,
- * the sync carries the full list of users here (renewing or restoring
- * their rows) and sweeps every expired row (a dead worker's or pod's).  A
- * worker without any traffic for a whole TTL lets its users look offline
- * until they speak again; clients send {type:"ping"} every ttl/3 while idle
- * (see docs/decisions/0011-chat.md).
+ * The lease is renewed by a host timer (ABI 1.2) every presence_ttl/3: the
+ * sync then carries the full list of users here (renewing or restoring
+ * their rows) and sweeps every expired row (a dead worker's or pod's), so
+ * a dead pod's users go offline within a TTL and a third even when nobody
+ * speaks.  On a 1.1 host there is no timer and the same heartbeat rides on
+ * traffic (every open and chat message, at most every ttl/3); clients
+ * then had to send {type:"ping"} while idle (docs/decisions/0011-chat.md).
  *
  * Ownership: entries are malloc'd, owned by the table; an entry without
  * connections is freed once its removal has been sent.  Queries copy what
@@ -77,15 +77,20 @@ chat_user_t *user_attach(const char *user)
         u->next = buckets[b];
         buckets[b] = u;
     }
-    if (u->conns++ == 0 && !u->in_db)
-        mark_dirty(u);
+    if (u->conns++ == 0) {
+        chat_g.users++;
+        if (!u->in_db)
+            mark_dirty(u);
+    }
     return u;
 }
 
 void user_detach(chat_user_t *u)
 {
-    if (u && --u->conns == 0)
+    if (u && --u->conns == 0) {
+        chat_g.users--;
         mark_dirty(u); /* freed by the next sync */
+    }
 }
 
 int user_allow(chat_user_t *u)
@@ -166,7 +171,7 @@ void presence_tick(void)
     static const char sql[] = "SELECT user_id, contact, online FROM "
                               "chat.presence_sync($1, $2::bigint, $3::text[], $4::text[], $5::text[])";
     int64_t now = H->now_ms();
-    int beat = now - chat_g.last_beat_ms >= chat_g.presence_ttl_ms / 3;
+    int beat = chat_g.beat_due || now - chat_g.last_beat_ms >= chat_g.presence_ttl_ms / 3;
     if (busy || (!beat && !dirty_head) || (stopping && !dirty_head))
         return;
     arr_t up = {0}, down = {0}, all = {0};
@@ -181,8 +186,10 @@ void presence_tick(void)
         chat_g.last_beat_ms = 0;
     } else if (H->db_query(chat_g.self, 0, sql, 5, p, synced, NULL) == RZ_OK) {
         busy = 1;
-        if (beat)
+        if (beat) {
             chat_g.last_beat_ms = now;
+            chat_g.beat_due = 0;
+        }
     } else {
         chat_g.last_beat_ms = 0; /* the database is away: the next heartbeat repairs */
     }
@@ -191,7 +198,30 @@ void presence_tick(void)
     free(all.s);
 }
 
+/* The heartbeat timer: renew now (or right after the sync in flight). */
+static void on_beat(void *udata)
+{
+    (void)udata;
+    chat_g.beat_due = 1;
+    H->gauge_set(chat_g.self, "users", "Chat users with a connection in this worker.",
+                     (double)chat_g.users);
+    presence_tick();
+}
+
+void presence_start(void)
+{
+    stopping = 0;
+    chat_g.beat = NULL;
+    int64_t every = chat_g.presence_ttl_ms / 3;
+    if (H->abi_minor >= 2 && H->timer_start &&
+        !(chat_g.beat = H->timer_start(chat_g.self, every, every, on_beat, NULL)))
+        H->log(chat_g.self, RZ_LOG_WARN, "presence: no heartbeat timer; leases follow traffic");
+}
+
 void presence_stop(void)
 {
     stopping = 1;
+    if (chat_g.beat)
+        H->timer_stop(chat_g.beat);
+    chat_g.beat = NULL;
 }

@@ -127,8 +127,8 @@ check "...(a message while the landlord was away: no)" jq -e '.recipient_online 
 check "openapi documents the routes" sh -c "curl -fsS '$B1/openapi.json' | jq -e '.paths[\"/v1/chat/conversations/{id}/messages\"].post'"
 expect_eq "no worker died" "$(wpids)" "$WPIDS"
 
-echo "# presence when a process dies (presence_ttl = 3s)"
-node "$TOP/tests/ws/chat_presence.js" "${PORTS[1]}" "${PORTS[2]}" "$TN" "$LL" "$LL_ID" 10000 >"$T/pres.out" 2>&1 &
+echo "# presence when a process dies (presence_ttl = 3s), the survivor's client silent"
+node "$TOP/tests/ws/chat_presence.js" "${PORTS[1]}" "${PORTS[2]}" "$TN" "$LL" "$LL_ID" 10000 silent >"$T/pres.out" 2>&1 &
 NP=$!
 for _ in $(seq 1 100); do grep -q ready "$T/pres.out" && break; sleep 0.1; done
 W2=$(pgrep -P "${DPIDS[2]}")

@@ -12,7 +12,17 @@
  *          /v1/_test/ws/push once and time until all N have the message
  *
  *   ws_load [-m hold|echo|push] [-c N] [-s 127.0.0.1,127.0.0.2] [-d SEC]
- *           [-r ROUNDS] [-p PARALLEL] [-u USERPREFIX] [-P PUSHHOST:PORT] HOST:PORT
+ *           [-r ROUNDS] [-p PARALLEL] [-u USERPREFIX] [-P PUSHHOST:PORT]
+ *           [-j JOBS] HOST:PORT
+ *
+ * -j JOBS (hold, push): the connections are spread over JOBS child
+ * processes, so the receiving side is not one core's event loop (a push to
+ * 10,000 connections is 10,000 reads) and no process needs more than its
+ * share of file descriptors.  The parent only coordinates: children report
+ * "R opened failed" once connected and "D round t_us" (CLOCK_MONOTONIC,
+ * the same clock in every process) when all their connections have a push;
+ * a round's time is the latest child's minus the moment the parent sent
+ * the POST.
  *
  * Prints one JSON object on stdout (progress on stderr); exit 0 when every
  * connection opened and every expectation held.
@@ -26,7 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +80,8 @@ static struct sockaddr_in push_dst;
 static int push_round, push_got;
 static long long push_t0, *push_times;
 static struct event *tick_ev;
+/* -j: in a child, the pipe to the parent; per-round counts */
+static int jobs, child_fd = -1, *round_got;
 
 static long long now_us(void)
 {
@@ -154,7 +168,17 @@ static void on_message(conn_t *c, const char *m, size_t len)
             finish();
         return;
     }
-    if (strcmp(mode, "push") == 0 && strstr(m, "\"text\":\"push")) {
+    const char *pm = strcmp(mode, "push") == 0 ? strstr(m, "\"text\":\"push ") : NULL;
+    if (pm && child_fd >= 0) {
+        int r = atoi(pm + 13); /* after "text":"push  */
+        if (r < 1 || r > rounds || c->got_push == r)
+            return;
+        c->got_push = r;
+        if (++round_got[r] == opened)
+            dprintf(child_fd, "D %d %lld\n", r, now_us());
+        return;
+    }
+    if (pm) {
         if (c->got_push == push_round)
             return;
         c->got_push = push_round;
@@ -301,7 +325,10 @@ static void open_more(void)
         t_open_done = now_us();
         fprintf(stderr, "%d open, %d failed in %.2f s\n", opened, failed,
                 (t_open_done - t_start) / 1e6);
-        start_phase();
+        if (child_fd >= 0)
+            dprintf(child_fd, "R %d %d\n", opened, failed); /* the parent drives */
+        else
+            start_phase();
     }
 }
 
@@ -374,11 +401,175 @@ static int parse_addr(const char *s, struct sockaddr_in *sa)
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
+/* ---- -j: the coordinating parent --------------------------------------------- */
+
+typedef struct child {
+    pid_t pid;
+    int fd;           /* read end of its pipe */
+    char buf[4096];
+    size_t len;
+    int ready, opened, failed, last_round;
+    long long last_t;
+} child_t;
+
+static volatile sig_atomic_t parent_stop;
+static void parent_on_signal(int sig) { parent_stop = 1; }
+
+/* Read what a child said; 0, or -1 when it is gone. */
+static int child_read(child_t *ch)
+{
+    ssize_t n = read(ch->fd, ch->buf + ch->len, sizeof(ch->buf) - 1 - ch->len);
+    if (n <= 0)
+        return n < 0 && errno == EINTR ? 0 : -1;
+    ch->len += (size_t)n;
+    ch->buf[ch->len] = '\0';
+    char *line = ch->buf, *nl;
+    while ((nl = strchr(line, '\n')) != NULL) {
+        *nl = '\0';
+        if (line[0] == 'R') {
+            sscanf(line + 2, "%d %d", &ch->opened, &ch->failed);
+            ch->ready = 1;
+        } else if (line[0] == 'D') {
+            sscanf(line + 2, "%d %lld", &ch->last_round, &ch->last_t);
+        }
+        line = nl + 1;
+    }
+    ch->len = strlen(line);
+    memmove(ch->buf, line, ch->len + 1);
+    return 0;
+}
+
+/* Wait until done(children) or timeout_ms; 0, or -1 (timeout, a child died, signal). */
+static int wait_children(child_t *ch, int n, int (*done)(child_t *, int, int), int arg,
+                         int timeout_ms)
+{
+    long long until = now_us() + (long long)timeout_ms * 1000;
+    while (!done(ch, n, arg)) {
+        if (parent_stop || now_us() > until)
+            return -1;
+        fd_set rd;
+        FD_ZERO(&rd);
+        int maxfd = 0;
+        for (int i = 0; i < n; i++) {
+            FD_SET(ch[i].fd, &rd);
+            maxfd = ch[i].fd > maxfd ? ch[i].fd : maxfd;
+        }
+        struct timeval tv = {0, 100000};
+        if (select(maxfd + 1, &rd, NULL, NULL, &tv) < 0 && errno != EINTR)
+            return -1;
+        for (int i = 0; i < n; i++)
+            if (FD_ISSET(ch[i].fd, &rd) && child_read(&ch[i]) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+static int all_ready(child_t *ch, int n, int unused)
+{
+    for (int i = 0; i < n; i++)
+        if (!ch[i].ready)
+            return 0;
+    return 1;
+}
+
+static int all_done(child_t *ch, int n, int round)
+{
+    for (int i = 0; i < n; i++)
+        if (ch[i].last_round < round)
+            return 0;
+    return 1;
+}
+
+static int run_parent(int total)
+{
+    child_t *ch = calloc((size_t)jobs, sizeof(*ch));
+    int ok = 1, n = 0, opened_sum = 0, failed_sum = 0;
+    long long t0 = now_us();
+    signal(SIGINT, parent_on_signal);
+    signal(SIGTERM, parent_on_signal);
+    for (int j = 0; j < jobs; j++) {
+        int p[2];
+        if (pipe(p) < 0)
+            return 1;
+        int share = total / jobs + (j < total % jobs);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(p[0]);
+            child_fd = p[1];
+            nconn = share;
+            return -(j * (total / jobs) + (j < total % jobs ? j : total % jobs)) - 1;
+        }
+        close(p[1]);
+        ch[j].pid = pid;
+        ch[j].fd = p[0];
+    }
+    if (wait_children(ch, jobs, all_ready, 0, 600000) < 0)
+        ok = 0;
+    for (int j = 0; j < jobs; j++) {
+        opened_sum += ch[j].opened;
+        failed_sum += ch[j].failed;
+    }
+    long long t_open = now_us();
+    fprintf(stderr, "%d open, %d failed in %.2f s over %d processes\n", opened_sum, failed_sum,
+            (t_open - t0) / 1e6, jobs);
+    if (ok && strcmp(mode, "push") == 0) {
+        for (push_round = 1; push_round <= rounds; push_round++) {
+            http_push();
+            if (wait_children(ch, jobs, all_done, push_round, 10000) < 0) {
+                fprintf(stderr, "push %d: not every connection got it\n", push_round);
+                ok = 0;
+                break;
+            }
+            long long last = 0;
+            for (int j = 0; j < jobs; j++)
+                last = ch[j].last_t > last ? ch[j].last_t : last;
+            push_times[n++] = last - push_t0;
+            fprintf(stderr, "push %d: %lld us to %d connections\n", push_round, last - push_t0,
+                    opened_sum);
+            usleep(20000); /* let the kernel's queues settle between rounds */
+        }
+    } else if (ok && duration > 0) {
+        for (long long until = now_us() + duration * 1000000LL; now_us() < until && !parent_stop;)
+            usleep(100000);
+    } else if (ok) {
+        while (!parent_stop)
+            pause();
+    }
+    for (int j = 0; j < jobs; j++)
+        kill(ch[j].pid, SIGTERM);
+    int still = 0;
+    for (int j = 0; j < jobs; j++) {
+        int st;
+        waitpid(ch[j].pid, &st, 0);
+        /* a hold child exits 0 only when every connection was still open */
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            still += ch[j].opened;
+        else if (strcmp(mode, "hold") == 0)
+            ok = 0;
+        close(ch[j].fd);
+    }
+    if (strcmp(mode, "push") == 0)
+        still = opened_sum;
+    printf("{\"mode\":\"%s\",\"connections\":%d,\"opened\":%d,\"failed\":%d,\"open_at_end\":%d,"
+           "\"connect_seconds\":%.3f,\"processes\":%d",
+           mode, total, opened_sum, failed_sum, still, (t_open - t0) / 1e6, jobs);
+    if (strcmp(mode, "push") == 0) {
+        qsort(push_times, (size_t)n, sizeof(*push_times), cmp_ll);
+        printf(",\"push_rounds\":%d,\"push_all_p50_us\":%lld,\"push_all_p99_us\":%lld,"
+               "\"push_all_max_us\":%lld",
+               n, pct(push_times, n, 0.5), pct(push_times, n, 0.99), n ? push_times[n - 1] : 0);
+        ok = ok && n == rounds;
+    }
+    printf("}\n");
+    free(ch);
+    return ok && failed_sum == 0 && opened_sum == total ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     int c;
     const char *push_at = NULL;
-    while ((c = getopt(argc, argv, "m:c:s:d:r:p:u:P:")) != -1) {
+    while ((c = getopt(argc, argv, "m:c:s:d:r:p:u:P:j:")) != -1) {
         switch (c) {
         case 'm': mode = optarg; break;
         case 'c': nconn = atoi(optarg); break;
@@ -395,6 +586,7 @@ int main(int argc, char **argv)
         case 'p': parallel = atoi(optarg); break;
         case 'u': user_prefix = optarg; break;
         case 'P': push_at = optarg; break;
+        case 'j': jobs = atoi(optarg); break;
         default: return 2;
         }
     }
@@ -410,6 +602,14 @@ int main(int argc, char **argv)
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
+    push_times = calloc((size_t)rounds + 1, sizeof(*push_times));
+    int first = 0; /* index of this process's first connection */
+    if (jobs > 1 && strcmp(mode, "echo") != 0) {
+        int r = run_parent(nconn);
+        if (r >= 0)
+            return r;
+        first = -r - 1; /* a child: go on with its share */
+    }
     if ((rlim_t)nconn + 64 > rl.rlim_cur) {
         fprintf(stderr, "ws_load: the file limit %llu is too low for %d connections "
                         "(raise ulimit -n)\n", (unsigned long long)rl.rlim_cur, nconn);
@@ -420,14 +620,14 @@ int main(int argc, char **argv)
     base = event_base_new();
     conns = calloc((size_t)nconn, sizeof(*conns));
     rtt = calloc((size_t)rounds + 1, sizeof(*rtt));
-    push_times = calloc((size_t)rounds + 1, sizeof(*push_times));
+    round_got = calloc((size_t)rounds + 2, sizeof(*round_got));
     tick_ev = evtimer_new(base, on_tick, NULL);
     struct event *sint = evsignal_new(base, SIGINT, on_signal, NULL);
     struct event *sterm = evsignal_new(base, SIGTERM, on_signal, NULL);
     event_add(sint, NULL);
     event_add(sterm, NULL);
     for (int i = 0; i < nconn; i++)
-        conns[i].idx = i;
+        conns[i].idx = first + i;
     t_start = now_us();
     open_more();
     event_base_dispatch(base);
@@ -435,6 +635,8 @@ int main(int argc, char **argv)
     int still = 0;
     for (int i = 0; i < nconn; i++)
         still += conns[i].state == 2;
+    if (child_fd >= 0) /* a -j child: the parent reports */
+        _exit(failed == 0 && still == nconn ? 0 : 1);
     printf("{\"mode\":\"%s\",\"connections\":%d,\"opened\":%d,\"failed\":%d,\"open_at_end\":%d,"
            "\"connect_seconds\":%.3f",
            mode, nconn, opened_total, failed, still,
