@@ -16,7 +16,8 @@
  * Answers for failures, UUIDs, dates and the retrying query are the shared
  * plugins/common/rzu.h helpers.
  *
- * The rules live in the schema's SQL functions (schema/001_rent.sql); each
+ * The rules live in the schema's SQL functions (schema/001_rent.sql; 002
+ * the settings table, 003 indexes under the foreign keys); each
  * write is one statement that also publishes and enqueues.  Ownership:
  * per-request state is host->req_alloc memory; per-job, per-event and
  * per-payment state is malloc'd and freed after job_done / bus_done.
@@ -24,12 +25,12 @@
 #ifndef RENT_H
 #define RENT_H
 
+#include <rentezy/payment.h>
 #include <rentezy/plugin.h>
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include <rentezy/payment.h>
 #include "rzu.h"
 
 #define RT_HIDDEN __attribute__((visibility("hidden")))
