@@ -71,7 +71,7 @@ $(BUILD)/rentezyd: $(BUILD)/host/main.o $(BUILD)/librzhost.a
 .SECONDEXPANSION:
 # plugins/common holds helpers compiled (hidden) into every domain plugin.
 PLUGIN_COMMON := $(wildcard plugins/common/*.c) $(wildcard plugins/common/*.h)
-$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/*.json) $(PLUGIN_COMMON) sdk/include/rentezy/plugin.h
+$(BUILD)/plugins/%.so: $$(wildcard plugins/%/*.c) $$(wildcard plugins/%/*.h) $$(wildcard plugins/%/schema/*.sql) $$(wildcard plugins/%/*.json) $(PLUGIN_COMMON) $(wildcard sdk/include/rentezy/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -Iplugins/$* -Iplugins/common -o $@ $(filter %.c,$^) $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
 
