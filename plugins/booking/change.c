@@ -54,54 +54,6 @@ static void changed(rz_dbres_t *res, void *u)
     }
 }
 
-/* Characters of valid UTF-8 text with no control character other than
- * tab and newline, or -1. */
-static long text_chars(const unsigned char *s)
-{
-    long n = 0;
-    while (*s) {
-        uint32_t c = *s;
-        int len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                : (c & 0xf8) == 0xf0 ? 4 : 0;
-        if (!len)
-            return -1;
-        c &= len == 1 ? 0x7f : 0x3f >> (len - 1);
-        for (int i = 1; i < len; i++) {
-            if ((s[i] & 0xc0) != 0x80)
-                return -1;
-            c = c << 6 | (s[i] & 0x3f);
-        }
-        /* overlong forms, surrogates, beyond Unicode */
-        if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-            (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-            return -1;
-        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
-            return -1;
-        s += len;
-        n++;
-    }
-    return n;
-}
-
-/* The optional "reason" of body into *out (NULL when absent or null);
- * -1 after answering 400. */
-static int reason_field(rz_req_t *req, cJSON *body, const char **out)
-{
-    cJSON *r = cJSON_GetObjectItemCaseSensitive(body, "reason");
-    *out = NULL;
-    if (!r || cJSON_IsNull(r))
-        return 0;
-    long n = cJSON_IsString(r) ? text_chars((const unsigned char *)r->valuestring) : -1;
-    if (n < 1 || n > BK_MAX_REASON) {
-        H->reply_error(req, 400, "invalid", "reason",
-                       "reason must be text of 1 to %d characters without control characters",
-                       BK_MAX_REASON);
-        return -1;
-    }
-    *out = r->valuestring;
-    return 0;
-}
-
 static void run(rz_req_t *req, const char *what, const char *sql, int accept)
 {
     static const char *const none[] = {NULL};
@@ -117,7 +69,7 @@ static void run(rz_req_t *req, const char *what, const char *sql, int accept)
     H->req_body(req, &blen);
     if (blen) {
         cJSON *body = rzu_body(req, strcmp(what, "accept") == 0 ? none : reason);
-        if (!body || reason_field(req, body, &why) < 0)
+        if (!body || rzu_reason(req, body, BK_MAX_REASON, &why) < 0)
             return;
     }
     if (!rzu_is_uuid(id)) {

@@ -63,4 +63,20 @@ RZU_HIDDEN const char *rzu_traceparent(rz_req_t *req);
  * or NULL after answering 400. */
 RZU_HIDDEN cJSON *rzu_body(rz_req_t *req, const char *const *allowed);
 
+/* ---- rzu_page.c: ?limit= and ?cursor= of the lists (docs/api-conventions.md) ---- */
+typedef struct rzu_page {
+    int lim, has_cursor;
+    char limit[8], cur_us[20], cur_id[UUID_LEN + 1];
+} rzu_page_t;
+/* ?limit= (20 by default, 1 to 100) and ?cursor= into *pg; -1 after answering 400. */
+RZU_HIDDEN int rzu_page_args(rz_req_t *req, rzu_page_t *pg);
+/* Answer 200 with a page from rows (document, cursor), at most lim + 1. */
+RZU_HIDDEN void rzu_page_reply(rz_req_t *req, rz_dbres_t *res, const rzu_page_t *pg);
+
+/* ---- rzu_reason.c ---- */
+/* The optional "reason" of body (1 to max characters of UTF-8 text without
+ * control characters) into *out, NULL when absent or null; -1 after
+ * answering 400. */
+RZU_HIDDEN int rzu_reason(rz_req_t *req, const cJSON *body, long max, const char **out);
+
 #endif

@@ -18,7 +18,7 @@ typedef struct slot {
     rz_req_t *req;
     rzu_sql_t q;
     char id[UUID_LEN + 1], start[24], end[24], now[24];
-    vs_page_t page;
+    rzu_page_t page;
 } slot_t;
 
 static void added(rz_dbres_t *res, void *u)
@@ -101,7 +101,7 @@ static void listed(rz_dbres_t *res, void *u)
 {
     slot_t *s = u;
     if (!rzu_db_failed(s->req, res, "listing slots"))
-        vs_page_reply(s->req, res, &s->page);
+        rzu_page_reply(s->req, res, &s->page);
 }
 
 void h_slot_list(rz_req_t *req, void *u)
@@ -118,7 +118,7 @@ void h_slot_list(rz_req_t *req, void *u)
         "ORDER BY lower(s.during), s.id LIMIT $5::int + 1";
     const char *pid = H->req_param(req, "id");
     slot_t *s = rzu_alloc(req, sizeof(*s));
-    if (!s || vs_page_args(req, &s->page) < 0)
+    if (!s || rzu_page_args(req, &s->page) < 0)
         return;
     if (!rzu_is_uuid(pid)) {
         H->reply_error(req, 404, "not_found", NULL, "no such listing");

@@ -5,8 +5,6 @@
  * slots.c    POST/GET /v1/properties/{id}/slots
  * visits.c   request a slot, confirm, decline, cancel, read, list
  * events.c   property-events (who owns which listing), reminder jobs
- * page.c     ?limit= and ?cursor= of the lists, and their answer
- * reason.c   the optional reason of a decline or a cancellation
  *
  * As in booking, the rules are SQL functions (schema/001_visit.sql,
  * replaced where needed by schema/002_reasons.sql), one
@@ -36,21 +34,9 @@ typedef struct vs {
 extern vs_t vs_g VS_HIDDEN;
 #define H (vs_g.host)
 
-/* Shared helpers (rzu_sql_run, rzu_db_failed, rzu_time, ...): plugins/common. */
+/* Shared helpers (rzu_sql_run, rzu_db_failed, rzu_page_args, rzu_reason, ...):
+ * plugins/common. */
 #include "rzu.h"
-
-/* ---- page.c, reason.c ---------------------------------------------------------- */
-typedef struct vs_page {
-    int lim, has_cursor;
-    char limit[8], cur_us[20], cur_id[UUID_LEN + 1];
-} vs_page_t;
-/* ?limit= and ?cursor= into *pg; -1 after answering 400. */
-VS_HIDDEN int vs_page_args(rz_req_t *req, vs_page_t *pg);
-/* Answer 200 with a page from rows (document, cursor), at most lim + 1. */
-VS_HIDDEN void vs_page_reply(rz_req_t *req, rz_dbres_t *res, const vs_page_t *pg);
-/* The optional "reason" of body into *out (NULL when absent or null), a
- * pointer into body; -1 after answering 400. */
-VS_HIDDEN int vs_reason(rz_req_t *req, cJSON *body, const char **out);
 
 /* ---- handlers ----------------------------------------------------------------- */
 VS_HIDDEN void h_slot_add(rz_req_t *req, void *u);

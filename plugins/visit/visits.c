@@ -16,7 +16,7 @@ typedef struct call {
     rzu_sql_t q;
     char id[UUID_LEN + 1], now[24];
     const char *what;
-    vs_page_t page;
+    rzu_page_t page;
 } call_t;
 
 static void answered(rz_dbres_t *res, void *u)
@@ -69,7 +69,7 @@ static void run(rz_req_t *req, const char *what, const char *sql, const char *ex
     H->req_body(req, &blen);
     if (blen) {
         cJSON *body = rzu_body(req, reason_arg == REASON ? reason : none);
-        if (!body || (reason_arg == REASON && vs_reason(req, body, &why) < 0))
+        if (!body || (reason_arg == REASON && rzu_reason(req, body, VS_MAX_REASON, &why) < 0))
             return;
     }
     if (!rzu_is_uuid(id)) {
@@ -152,7 +152,7 @@ static void listed(rz_dbres_t *res, void *u)
 {
     call_t *c = u;
     if (!rzu_db_failed(c->req, res, "listing visits"))
-        vs_page_reply(c->req, res, &c->page);
+        rzu_page_reply(c->req, res, &c->page);
 }
 
 void h_visit_list(rz_req_t *req, void *u)
@@ -167,7 +167,7 @@ void h_visit_list(rz_req_t *req, void *u)
         "ORDER BY v.created_at DESC, v.id DESC LIMIT $4::int + 1";
     const char *user = rzu_caller(req);
     call_t *c = user ? rzu_alloc(req, sizeof(*c)) : NULL;
-    if (!c || vs_page_args(req, &c->page) < 0)
+    if (!c || rzu_page_args(req, &c->page) < 0)
         return;
     c->req = req;
     c->q = (rzu_sql_t){.sql = sql, .n = 4, .flags = RZ_DB_READONLY, .cb = listed, .udata = c,

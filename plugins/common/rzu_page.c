@@ -1,27 +1,27 @@
 /*
- * page.c — the lists' pages (docs/api-conventions.md): ?limit= (20 by
+ * rzu_page.c — the lists' pages (docs/api-conventions.md): ?limit= (20 by
  * default, 1 to 100) and ?cursor=, the opaque "next_cursor" of the page
  * before, which is "<microseconds>.<id>" of that page's last item, as in
  * booking's lists.  The queries return (document, cursor) rows ordered by
  * the list's key and at most limit + 1 of them: a row beyond the limit
  * means there is a next page.
  */
-#include "visit.h"
+#include "rzu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int vs_page_args(rz_req_t *req, vs_page_t *pg)
+int rzu_page_args(rz_req_t *req, rzu_page_t *pg)
 {
-    const char *limit = H->req_query(req, "limit"), *c = H->req_query(req, "cursor");
+    const char *limit = rzu_host->req_query(req, "limit"), *c = rzu_host->req_query(req, "cursor");
     memset(pg, 0, sizeof(*pg));
     pg->lim = 20;
     if (limit) {
         char *end;
         long l = strtol(limit, &end, 10);
         if (end == limit || *end || l < 1 || l > 100) {
-            H->reply_error(req, 400, "invalid", "limit", "limit must be from 1 to 100");
+            rzu_host->reply_error(req, 400, "invalid", "limit", "limit must be from 1 to 100");
             return -1;
         }
         pg->lim = (int)l;
@@ -35,7 +35,7 @@ int vs_page_args(rz_req_t *req, vs_page_t *pg)
     for (size_t i = 0; ok && i < n; i++)
         ok = c[i] >= '0' && c[i] <= '9';
     if (!ok) {
-        H->reply_error(req, 400, "invalid", "cursor", "cursor is not one this API gave out");
+        rzu_host->reply_error(req, 400, "invalid", "cursor", "cursor is not one this API gave out");
         return -1;
     }
     memcpy(pg->cur_us, c, n);
@@ -44,13 +44,13 @@ int vs_page_args(rz_req_t *req, vs_page_t *pg)
     return 0;
 }
 
-void vs_page_reply(rz_req_t *req, rz_dbres_t *res, const vs_page_t *pg)
+void rzu_page_reply(rz_req_t *req, rz_dbres_t *res, const rzu_page_t *pg)
 {
-    int rows = H->dbres_rows(res), n = rows > pg->lim ? pg->lim : rows;
-    size_t len = 64 + (rows > pg->lim ? strlen(H->dbres_value(res, n - 1, 1)) : 0);
+    int rows = rzu_host->dbres_rows(res), n = rows > pg->lim ? pg->lim : rows;
+    size_t len = 64 + (rows > pg->lim ? strlen(rzu_host->dbres_value(res, n - 1, 1)) : 0);
     for (int i = 0; i < n; i++)
-        len += strlen(H->dbres_value(res, i, 0)) + 1;
-    char *out = H->req_alloc(req, len), *w = out;
+        len += strlen(rzu_host->dbres_value(res, i, 0)) + 1;
+    char *out = rzu_host->req_alloc(req, len), *w = out;
     if (!out) {
         rzu_call_failed(req, RZ_ENOMEM, "memory");
         return;
@@ -58,9 +58,9 @@ void vs_page_reply(rz_req_t *req, rz_dbres_t *res, const vs_page_t *pg)
     /* the documents are JSON already: splice them, no re-parsing */
     w += sprintf(w, "{\"items\":[");
     for (int i = 0; i < n; i++)
-        w += sprintf(w, "%s%s", i ? "," : "", H->dbres_value(res, i, 0));
+        w += sprintf(w, "%s%s", i ? "," : "", rzu_host->dbres_value(res, i, 0));
     if (rows > pg->lim)
-        sprintf(w, "],\"next_cursor\":\"%s\"}", H->dbres_value(res, n - 1, 1));
+        sprintf(w, "],\"next_cursor\":\"%s\"}", rzu_host->dbres_value(res, n - 1, 1));
     else
         sprintf(w, "],\"next_cursor\":null}");
     rzu_reply_text(req, 200, out);

@@ -1,10 +1,10 @@
 /*
- * reason.c — the optional {"reason": "..."} of a decline or a cancellation:
- * 1 to VS_MAX_REASON characters of valid UTF-8 without control characters
- * other than tab and newline (PostgreSQL would refuse invalid UTF-8 with an
- * error; the client gets a 400 naming the field instead).
+ * rzu_reason.c — the optional {"reason": "..."} of a decline or a
+ * cancellation: 1 to max characters of valid UTF-8 without control
+ * characters other than tab and newline (PostgreSQL would refuse invalid
+ * UTF-8 with an error; the client gets a 400 naming the field instead).
  */
-#include "visit.h"
+#include "rzu.h"
 
 #include <stdint.h>
 
@@ -36,17 +36,17 @@ static long text_chars(const unsigned char *s)
     return n;
 }
 
-int vs_reason(rz_req_t *req, cJSON *body, const char **out)
+int rzu_reason(rz_req_t *req, const cJSON *body, long max, const char **out)
 {
-    cJSON *r = cJSON_GetObjectItemCaseSensitive(body, "reason");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(body, "reason");
     *out = NULL;
     if (!r || cJSON_IsNull(r))
         return 0;
     long n = cJSON_IsString(r) ? text_chars((const unsigned char *)r->valuestring) : -1;
-    if (n < 1 || n > VS_MAX_REASON) {
-        H->reply_error(req, 400, "invalid", "reason",
-                       "reason must be text of 1 to %d characters without control characters",
-                       VS_MAX_REASON);
+    if (n < 1 || n > max) {
+        rzu_host->reply_error(req, 400, "invalid", "reason",
+                              "reason must be text of 1 to %ld characters without control "
+                              "characters", max);
         return -1;
     }
     *out = r->valuestring;
