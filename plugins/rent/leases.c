@@ -1,5 +1,5 @@
 /*
- * leases.c — POST /v1/leases (landlord), GET /v1/leases/{id},
+ * leases.c — POST /v1/leases (landlord), GET /v1/leases, GET /v1/leases/{id},
  * POST /v1/leases/{id}/accept (tenant), POST /v1/leases/{id}/terminate,
  * GET /v1/leases/{id}/ledger.  Shapes are checked here; rules and writes are
  * the schema's (rent.accept, rent.terminate, rent.ledger).  A lease that is
@@ -42,6 +42,7 @@ typedef struct lreq {
     char amount[24], due[24], grace[24], remind[24], fee_amount[24], fee_bp[24], fee_cap[24];
     char start[11], end[11];
     char nums[5 * 24];
+    rzu_page_t page; /* the list */
 } lreq_t;
 
 static void reply_lease(rz_dbres_t *res, void *u)
@@ -142,15 +143,19 @@ void h_lease_create(rz_req_t *req, void *u)
                                           "start_date", "end_date", "due_day", "grace_days",
                                           "reminder_days", "late_fee", "time_zone", NULL};
     static const char sql[] =
-        "INSERT INTO rent.leases AS l (id, landlord_id, tenant_id, property_id, amount, currency, "
+        "WITH i AS (INSERT INTO rent.leases AS l (id, landlord_id, tenant_id, property_id, amount, currency, "
         "start_date, end_date, due_day, grace_days, reminder_days, fee_type, fee_amount, fee_bp, "
-        "fee_cap, time_zone, status, created_at, updated_at) "
+        "fee_cap, time_zone, status, ev_version, created_at, updated_at) "
         "SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, n[1]::bigint, $6, $7::date, $8::date, "
         "n[2]::int, n[3]::int, n[4]::int, f[1], f[2]::bigint, f[3]::int, f[4]::bigint, z.name, "
-        "'proposed', rent.ts(n[5]::bigint), rent.ts(n[5]::bigint) "
+        "'proposed', 1, rent.ts(n[5]::bigint), rent.ts(n[5]::bigint) "
         "FROM pg_timezone_names z, (SELECT string_to_array($9, '|') AS f, "
         "string_to_array($5, '|') AS n) r WHERE z.name = $10 LIMIT 1 "
-        "RETURNING rent.lease_doc(l)::text";
+        "RETURNING l) "
+        /* the tenant hears of the offer (notify), in the same statement */
+        "SELECT rent.lease_doc(i.l)::text FROM i CROSS JOIN LATERAL "
+        "rentezy.publish('rent-events', 'rent.lease_offered', 'rent', (i.l).id::text, 1, "
+        "rent.lease_doc(i.l)::jsonb, NULL) e";
     const char *user = rzu_caller(req);
     cJSON *b, *tenant, *prop, *money, *amount, *cur, *start, *end, *tz;
     lreq_t *l;
@@ -281,6 +286,43 @@ void h_lease_get(rz_req_t *req, void *u)
 {
     read_one(req, "SELECT rent.lease_doc(l)::text FROM rent.leases l WHERE id = $1::uuid "
                   "AND (tenant_id = $2::uuid OR landlord_id = $2::uuid)");
+}
+
+static void listed(rz_dbres_t *res, void *u)
+{
+    lreq_t *l = u;
+    if (!rzu_db_failed(l->req, res, "listing leases"))
+        rzu_page_reply(l->req, res, &l->page);
+}
+
+/* The caller's leases, as tenant or landlord, newest first; ?status= narrows. */
+void h_lease_list(rz_req_t *req, void *u)
+{
+    static const char sql[] =
+        "SELECT rent.lease_doc(l)::text, "
+        "((extract(epoch FROM l.created_at) * 1000000)::bigint)::text || '.' || l.id "
+        "FROM rent.leases l WHERE (l.tenant_id = $1::uuid OR l.landlord_id = $1::uuid) "
+        "AND ($2::text IS NULL OR l.status = $2) "
+        "AND ($3::bigint IS NULL OR (l.created_at, l.id) < "
+        "(to_timestamp($3::bigint / 1000000.0), $4::uuid)) "
+        "ORDER BY l.created_at DESC, l.id DESC LIMIT $5::int + 1";
+    const char *user = rzu_caller(req), *status;
+    lreq_t *l = user ? rzu_alloc(req, sizeof(*l)) : NULL;
+    int rc;
+    if (!l || rzu_page_args(req, &l->page) < 0)
+        return;
+    status = H->req_query(req, "status");
+    if (status && strcmp(status, "proposed") != 0 && strcmp(status, "active") != 0 &&
+        strcmp(status, "terminated") != 0) {
+        bad(req, "status", "status: proposed, active or terminated");
+        return;
+    }
+    l->req = req;
+    l->q = (rzu_sql_t){.sql = sql, .n = 5, .flags = RZ_DB_READONLY, .cb = listed, .udata = l,
+                      .p = {user, status, l->page.has_cursor ? l->page.cur_us : NULL,
+                            l->page.has_cursor ? l->page.cur_id : NULL, l->page.limit}};
+    if ((rc = rzu_sql_run(&l->q)) != RZ_OK)
+        rzu_call_failed(req, rc, "the database");
 }
 
 void h_lease_ledger(rz_req_t *req, void *u)

@@ -47,6 +47,7 @@ static const rz_route_t routes[] = {
     R("POST", "/v1/payments/webhooks/{provider}", RZ_ACCESS_PUBLIC, h_webhook,
       "a payment provider's signed webhook"),
     R("POST", "/v1/leases", RZ_ACCESS_LANDLORD, h_lease_create, "propose a lease"),
+    R("GET", "/v1/leases", USR, h_lease_list, "the caller's leases (tenant or landlord)"),
     R("GET", "/v1/leases/{id}", USR, h_lease_get, "a lease (tenant or landlord)"),
     R("POST", "/v1/leases/{id}/accept", USR, h_lease_accept, "the tenant accepts"),
     R("POST", "/v1/leases/{id}/terminate", USR, h_lease_terminate, "end the lease on a date"),

@@ -81,6 +81,7 @@ RT_HIDDEN int rt_pay_execute(const char *payment_id, rt_exec_fn done, void *udat
 /* ---- leases.c ---------------------------------------------------------------- */
 RT_HIDDEN void h_lease_create(rz_req_t *req, void *u);
 RT_HIDDEN void h_lease_get(rz_req_t *req, void *u);
+RT_HIDDEN void h_lease_list(rz_req_t *req, void *u);
 RT_HIDDEN void h_lease_accept(rz_req_t *req, void *u);
 RT_HIDDEN void h_lease_terminate(rz_req_t *req, void *u);
 RT_HIDDEN void h_lease_ledger(rz_req_t *req, void *u);

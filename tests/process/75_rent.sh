@@ -98,6 +98,17 @@ s=$(new_lease lou "$(lease_json "${ID[tia]}" 120000 EUR "$START" 1)")
 expect_eq "a landlord proposes a lease -> 201" "$s" 201
 L0=$(jq -r .id "$T/body")
 expect_eq "the landlord reads it" "$(call -H "$(A "${TOK[lou]}")" "$BASE/v1/leases/$L0")" 200
+expect_eq "rent.lease_offered was published once, naming the tenant" \
+    "$(sql "select count(*) from rentezy.outbox where topic = 'rent-events' and subject = '$L0' and type = 'rent.lease_offered' and version = 1 and data->>'tenant_id' = '${ID[tia]}'")" 1
+expect_eq "the tenant finds it in GET /v1/leases" \
+    "$(call -H "$(A "${TOK[tia]}")" "$BASE/v1/leases?status=proposed&limit=100") $(jq -r --arg l "$L0" '[.items[].id] | index($l) != null' "$T/body")" "200 true"
+expect_eq "...and so does its landlord" \
+    "$(call -H "$(A "${TOK[lou]}")" "$BASE/v1/leases?limit=1") $(jq -r '.items[0].id' "$T/body")" "200 $L0"
+expect_eq "another landlord does not" \
+    "$(call -H "$(A "${TOK[max]}")" "$BASE/v1/leases?limit=100") $(jq -r --arg l "$L0" '[.items[].id] | index($l) == null' "$T/body")" "200 true"
+expect_eq "a bad status -> 400 status" "$(call -H "$(A "${TOK[tia]}")" "$BASE/v1/leases?status=maybe") $(jq -r .error.field "$T/body")" "400 status"
+expect_eq "a bad limit -> 400 limit" "$(call -H "$(A "${TOK[tia]}")" "$BASE/v1/leases?limit=0") $(jq -r .error.field "$T/body")" "400 limit"
+expect_eq "a forged cursor -> 400 cursor" "$(call -H "$(A "${TOK[tia]}")" "$BASE/v1/leases?cursor=x.y") $(jq -r .error.field "$T/body")" "400 cursor"
 expect_eq "another landlord cannot read it -> 404" "$(call -H "$(A "${TOK[max]}")" "$BASE/v1/leases/$L0")" 404
 expect_eq "another tenant cannot read its ledger -> 404" "$(call -H "$(A "${TOK[tom]}")" "$BASE/v1/leases/$L0/ledger")" 404
 expect_eq "another tenant cannot accept it -> 404" "$(call -X POST -H "$(A "${TOK[tom]}")" "$BASE/v1/leases/$L0/accept")" 404
