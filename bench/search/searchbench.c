@@ -210,6 +210,24 @@ static void run_size(const opts_t *o, gen_t *g, uint64_t n, sized_t *res)
         sum += lat[i];
         tot += (double)r->total;
     }
+    if (getenv("SB_DIGEST")) { /* what the queries answer, to compare two builds of the core */
+        uint64_t all = 0;
+        for (int i = 0; i < nq; i++) {
+            sx_search(ix, s, &qs[i], r);
+            uint64_t h = sx_hash(&r->total, sizeof(r->total)) ^ sx_hash(r->f_type, sizeof(r->f_type)) * 3 ^
+                         sx_hash(r->f_bedrooms, sizeof(r->f_bedrooms)) * 5 ^
+                         sx_hash(r->f_amen, sizeof(r->f_amen)) * 7 ^ sx_hash(r->f_price, sizeof(r->f_price)) * 11;
+            for (int k = 0; k < r->nhits; k++) {
+                const char *id = sx_lstr(&ix->l[ix->listing[r->hits[k].doc]], SX_L_ID);
+                h = h * 31 + sx_hash(id, strlen(id));
+            }
+            if (getenv("SB_DIGEST")[0] == 'v')
+                fprintf(stderr, "digest %d %016llx\n", i, (unsigned long long)h);
+            all = all * 1099511628211ull + h;
+        }
+        fprintf(stderr, "digest of %d queries at %llu: %016llx\n", nq, (unsigned long long)n,
+                (unsigned long long)all);
+    }
     if (getenv("SB_SLOW")) { /* the slowest queries, to see what costs */
         for (int k = 0; k < 8; k++) {
             int worst = 0;

@@ -126,7 +126,7 @@ int64_t sx_price_bucket_min(int b)
     return v;
 }
 
-static int price_bucket(int64_t p)
+int sx_price_bucket(int64_t p)
 {
     static int64_t edge[SX_PRICE_BUCKETS];
     if (!edge[1]) /* idempotent: racing threads write the same values */
@@ -386,8 +386,62 @@ typedef struct pass {
     int32_t glat0, glat1, glon0, glon1;
     int gbox, gwrap;
     int32_t plat0, plat1, plon0, plon1;
-    double cos_lat;
+    /* the circle, and bounds of the distance that spare most haversines
+     * (circle_bounds; fast = 0 when they do not hold) */
+    int circle, fast;
+    int32_t clat6, clon6;
+    double k2;             /* (km per microdegree of latitude)^2 */
+    double cx_lo, cx_hi;   /* cos(centre lat) x least / greatest cos(lat) of the band */
+    double r_in2, r_out2;  /* (radius x (1 -/+ margin))^2 */
 } pass_t;
+
+#define KM_PER_DEG (6371.0088 * M_PI / 180) /* geo.c's mean radius */
+#define GEO_MARGIN 0.005
+
+/* Setting up circle_bounds.  With a = sin^2(dlat/2) + cos(lat0)cos(lat)
+ * sin^2(dlon/2) the haversine distance is 2R asin(sqrt(a)); for a short
+ * distance (radius <= 100 km, so dlon stays under 0.2 rad below 80 degrees)
+ * asin(x) ~ x and sin(x) ~ x are within 0.3% on the squares, and cos(lat)
+ * lies between its least and greatest value over the circle's latitude
+ * band.  So R^2 (dlat^2 + cos(lat0) c dlon^2) with c the least / greatest
+ * cos bounds the squared distance from below / above once a 0.5% margin
+ * covers the approximations: a doc is surely inside or outside the circle
+ * without trigonometry, and only a thin ring near the edge pays for it. */
+static void circle_setup(pass_t *p, const sx_query_t *q)
+{
+    p->circle = q->has_center && q->radius_km > 0;
+    if (!p->circle)
+        return;
+    double band = q->radius_km / KM_PER_DEG + 1e-6;
+    double a0 = fabs(q->lat) - band, a1 = fabs(q->lat) + band; /* |lat| over the band */
+    p->fast = q->radius_km <= 100 && a1 <= 80;
+    if (!p->fast)
+        return;
+    double c0 = cos(q->lat * M_PI / 180);
+    p->clat6 = (int32_t)lround(q->lat * 1e6);
+    p->clon6 = (int32_t)lround(q->lon * 1e6);
+    p->k2 = (KM_PER_DEG / 1e6) * (KM_PER_DEG / 1e6);
+    p->cx_lo = c0 * cos(a1 * M_PI / 180);
+    p->cx_hi = c0 * (a0 <= 0 ? 1.0 : cos(a0 * M_PI / 180));
+    p->r_in2 = q->radius_km * (1 - GEO_MARGIN) * q->radius_km * (1 - GEO_MARGIN);
+    p->r_out2 = q->radius_km * (1 + GEO_MARGIN) * q->radius_km * (1 + GEO_MARGIN);
+}
+
+/* Squared distance bounds (km^2) of a doc in the circle's latitude band
+ * (the box prefilter made sure); the centre's rounding to a microdegree
+ * is far inside the margin. */
+static inline void circle_bounds(const pass_t *p, int32_t la, int32_t lo, double *lo2, double *hi2)
+{
+    double dy = (double)la - p->clat6;
+    int64_t dx = (int64_t)lo - p->clon6;
+    if (dx > 180000000)
+        dx -= 360000000;
+    else if (dx < -180000000)
+        dx += 360000000;
+    double y2 = dy * dy, x2 = (double)dx * (double)dx;
+    *lo2 = (y2 + x2 * p->cx_lo) * p->k2;
+    *hi2 = (y2 + x2 * p->cx_hi) * p->k2;
+}
 
 static inline int before(double ka, uint64_t ta, double kb, uint64_t tb)
 {
@@ -429,24 +483,44 @@ static void heap_push(pass_t *p, sx_hit_t h)
     a[i] = h;
 }
 
+/* Any of the spans (the doc's taken nights) sharing a night with [ci, co)? */
+static inline int spans_overlap(const sx_span_t *r, uint32_t n, int32_t ci, int32_t co)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (r[i].start < co && r[i].end > ci)
+            return 1;
+    return 0;
+}
+
 static inline void visit(pass_t *p, uint32_t doc)
 {
     const sx_index_t *ix = p->ix;
     const sx_query_t *q = p->q;
-    if (!(ix->flags[doc] & SX_DOC_LIVE))
+    const sx_drow_t *row = &ix->row[doc];
+    uint8_t fl = row->flags;
+    if (!(fl & SX_DOC_LIVE))
         return;
-    int32_t la = ix->lat6[doc], lo = ix->lon6[doc];
-    double dist = -1;
+    int32_t la = row->lat6, lo = row->lon6;
+    double dist = -1, lo2 = 0, hi2 = 0;
     if (p->gbox) {
         if (la < p->glat0 || la > p->glat1)
             return;
         if (p->gwrap ? (lo < p->glon0 && lo > p->glon1) : (lo < p->glon0 || lo > p->glon1))
             return;
     }
-    if (q->has_center && q->radius_km > 0) {
-        dist = sx_haversine_km(q->lat, q->lon, la / 1e6, lo / 1e6);
-        if (dist > q->radius_km)
-            return;
+    if (p->circle) {
+        int inside = 0;
+        if (p->fast) {
+            circle_bounds(p, la, lo, &lo2, &hi2);
+            if (lo2 > p->r_out2)
+                return;
+            inside = hi2 <= p->r_in2;
+        }
+        if (!inside) {
+            dist = sx_haversine_km(q->lat, q->lon, la / 1e6, lo / 1e6);
+            if (dist > q->radius_km)
+                return;
+        }
     }
     if (q->npoly) {
         if (la < p->plat0 || la > p->plat1 || lo < p->plon0 || lo > p->plon1)
@@ -454,23 +528,29 @@ static inline void visit(pass_t *p, uint32_t doc)
         if (!sx_point_in_poly(la / 1e6, lo / 1e6, q->poly_lat, q->poly_lon, q->npoly))
             return;
     }
-    uint8_t fl = ix->flags[doc];
     if (q->instant_book >= 0 && !!(fl & SX_DOC_INSTANT) != q->instant_book)
         return;
-    if (q->amenities && (ix->amen[doc] & q->amenities) != q->amenities)
+    if (q->amenities && (row->amen & q->amenities) != q->amenities)
         return;
-    if (q->bathrooms_min_x2 >= 0 && (ix->bath2[doc] == 255 || ix->bath2[doc] < q->bathrooms_min_x2))
+    if (q->bathrooms_min_x2 >= 0 && (row->bath2 == 255 || row->bath2 < q->bathrooms_min_x2))
         return;
-    if (q->guests >= 0 && (ix->guests[doc] == 255 || ix->guests[doc] < q->guests))
+    if (q->guests >= 0 && (row->guests == 255 || row->guests < q->guests))
         return;
-    if (q->check_in >= 0 && (fl & SX_DOC_RANGES)) {
-        const sx_listing_t *l = &ix->l[ix->listing[doc]];
-        if (l->nranges && sx_ranges_overlap(l->ranges, l->nranges, q->check_in, q->check_out))
-            return;
+    if (q->check_in >= 0 && row->nr) {
+        if (row->nr != SX_NR_MANY) {
+            if (spans_overlap(ix->dr + row->roff, row->nr, q->check_in, q->check_out))
+                return;
+        } else {
+            const sx_listing_t *l = &ix->l[ix->listing[doc]];
+            if (l->nranges && sx_ranges_overlap(l->ranges, l->nranges, q->check_in, q->check_out))
+                return;
+        }
     }
     unsigned fails = 0;
-    uint8_t t = ix->type[doc], bed = ix->bedrooms[doc];
-    int64_t price = q->price_period == SX_PERIOD_MONTHLY ? ix->monthly[doc] : ix->nightly[doc];
+    uint8_t t = row->type, bed = row->bedrooms;
+    int monthly = q->price_period == SX_PERIOD_MONTHLY;
+    uint32_t rp = monthly ? row->pm : row->pn;
+    int64_t price = rp != SX_PRICE_BIG ? (int64_t)rp : monthly ? ix->monthly[doc] : ix->nightly[doc];
     if (q->types && (t == 255 || !((q->types >> t) & 1)))
         fails |= FAIL_TYPE;
     if (q->bedrooms_min >= 0 && (bed == 255 || bed < q->bedrooms_min))
@@ -485,38 +565,76 @@ static inline void visit(pass_t *p, uint32_t doc)
         if ((q->facets & SX_FACET_BEDROOMS) && !(fails & ~FAIL_BED) && bed != 255)
             r->f_bedrooms[bed > 5 ? 5 : bed]++;
         if ((q->facets & SX_FACET_PRICE) && !(fails & ~FAIL_PRICE) && price > 0)
-            r->f_price[price_bucket(price)]++;
+            r->f_price[monthly ? row->pbm : row->pbn]++;
     }
     if (fails)
         return;
     r->total++;
     if (q->facets & SX_FACET_AMENITIES)
-        for (uint32_t m = ix->amen[doc]; m; m &= m - 1)
+        for (uint32_t m = row->amen; m; m &= m - 1)
             r->f_amen[__builtin_ctz(m)]++;
+    int full = r->nhits == p->cap;
     double key;
     switch (p->sort) {
     case SX_SORT_PRICE_ASC: key = price > 0 ? (double)price : INFINITY; break;
     case SX_SORT_PRICE_DESC: key = price > 0 ? -(double)price : INFINITY; break;
     case SX_SORT_NEWEST: key = -(double)ix->listed[doc]; break;
     case SX_SORT_DISTANCE:
-        key = dist >= 0 ? dist : sx_haversine_km(q->lat, q->lon, la / 1e6, lo / 1e6);
+        if (dist < 0) {
+            if (full && p->fast && r->hits[0].key < INFINITY) {
+                double w = r->hits[0].key * (1 + GEO_MARGIN);
+                if (lo2 > w * w)
+                    return; /* surely farther than the farthest kept */
+            }
+            dist = sx_haversine_km(q->lat, q->lon, la / 1e6, lo / 1e6);
+        }
+        key = dist;
         break;
     default: key = -(double)p->score[doc]; break;
     }
-    sx_result_t *rr = p->out;
-    if (rr->nhits == p->cap && !before(key, ix->tie[doc], rr->hits[0].key, rr->hits[0].tie))
+    if (full && (key > r->hits[0].key || (key == r->hits[0].key && ix->tie[doc] >= r->hits[0].tie)))
         return; /* not better than the worst kept: the common case, decided early */
-    if (q->has_cursor && !before(q->cursor.key, q->cursor.tie, key, ix->tie[doc]))
+    uint64_t tie = ix->tie[doc];
+    if (q->has_cursor && !before(q->cursor.key, q->cursor.tie, key, tie))
         return; /* on an earlier page */
-    heap_push(p, (sx_hit_t){.doc = doc, .key = key, .tie = ix->tie[doc],
+    heap_push(p, (sx_hit_t){.doc = doc, .key = key, .tie = tie,
                             .score = p->text ? p->score[doc] : 0});
+}
+
+/* Visit docs[0, n), fetching rows a few docs ahead: the docs of a cell or of
+ * a text match are scattered over the doc space, so each row is a cache miss
+ * that is better started early. */
+#define PREFETCH_AHEAD 12
+static void visit_docs(pass_t *p, const uint32_t *docs, uint32_t n)
+{
+    const sx_drow_t *row = p->ix->row;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n)
+            __builtin_prefetch(&row[docs[i + PREFETCH_AHEAD]]);
+        visit(p, docs[i]);
+    }
 }
 
 static void visit_cell(const uint32_t *docs, uint32_t n, int32_t clat, int32_t clon, void *u)
 {
     (void)clat, (void)clon;
-    for (uint32_t i = 0; i < n; i++)
-        visit(u, docs[i]);
+    visit_docs(u, docs, n);
+}
+
+/* Visit the docs of a bitset, in order, a batch at a time. */
+static void visit_bits(pass_t *p, const uint64_t *bits, uint32_t words)
+{
+    uint32_t batch[256], n = 0;
+    for (uint32_t w = 0; w < words; w++) {
+        for (uint64_t m = bits[w]; m; m &= m - 1) {
+            batch[n++] = w * 64 + (uint32_t)__builtin_ctzll(m);
+            if (n == sizeof(batch) / sizeof(batch[0])) {
+                visit_docs(p, batch, n);
+                n = 0;
+            }
+        }
+    }
+    visit_docs(p, batch, n);
 }
 
 static int cmp_hits(const void *a, const void *b)
@@ -571,6 +689,7 @@ int sx_search(const sx_index_t *ix, sx_searcher_t *s, const sx_query_t *q, sx_re
         p.glat0 = e6(bs), p.glat1 = e6(bn) + 1, p.glon0 = e6(bw), p.glon1 = e6(be) + 1;
         p.gwrap = bw > be;
     }
+    circle_setup(&p, q);
     if (q->npoly) {
         double a0 = 90, a1 = -90, o0 = 180, o1 = -180;
         for (int i = 0; i < q->npoly; i++) {
@@ -583,9 +702,7 @@ int sx_search(const sx_index_t *ix, sx_searcher_t *s, const sx_query_t *q, sx_re
     }
     if (p.text) {
         eval_text(ix, s, nw, q->fields);
-        for (uint32_t w = 0; w < s->words; w++)
-            for (uint64_t m = s->acc[w]; m; m &= m - 1)
-                visit(&p, w * 64 + (uint32_t)__builtin_ctzll(m));
+        visit_bits(&p, s->acc, s->words);
     } else if (p.gbox || q->npoly) {
         /* a box of more cells than docs is cheaper to scan */
         double cells = ((bn - bs) / SX_CELL_DEG + 1) *
@@ -614,8 +731,8 @@ done:
     }
     for (int i = 0; i < out->nhits; i++) {
         sx_hit_t *h = &out->hits[i];
-        h->distance_km = q->has_center ? sx_haversine_km(q->lat, q->lon, ix->lat6[h->doc] / 1e6,
-                                                         ix->lon6[h->doc] / 1e6)
+        h->distance_km = q->has_center ? sx_haversine_km(q->lat, q->lon, ix->row[h->doc].lat6 / 1e6,
+                                                         ix->row[h->doc].lon6 / 1e6)
                                        : -1;
     }
     return SX_OK;

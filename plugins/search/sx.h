@@ -257,20 +257,42 @@ static inline const char *sx_lstr(const sx_listing_t *l, int f) { return l->blob
 #define SX_DOC_LIVE 1u
 #define SX_DOC_INSTANT 2u
 #define SX_DOC_RANGES 4u  /* the listing has taken dates: check them */
+#define SX_PRICE_BIG UINT32_MAX /* the price does not fit a row: read ix->nightly/monthly */
+#define SX_NR_MANY 255    /* more taken ranges than a row counts: read the listing's */
+#define SX_NO_BUCKET 255
+/* A doc's filter attributes side by side, so the candidate pass of a query
+ * reads one 32-byte row a doc rather than a cache line from each of a dozen
+ * arrays (at a million docs every one of those is a miss). */
+typedef struct sx_drow {
+    int32_t lat6, lon6;       /* microdegrees */
+    uint32_t amen;            /* amenity code bits */
+    uint32_t pn, pm;          /* nightly and monthly price, minor units; 0 none, or SX_PRICE_BIG */
+    uint32_t roff;            /* taken nights: ix->dr[roff, roff + nr) */
+    uint8_t flags;            /* SX_DOC_* */
+    uint8_t type, bedrooms, bath2, guests; /* 255 = unknown/none */
+    uint8_t pbn, pbm;         /* price facet bucket of pn, pm; SX_NO_BUCKET without a price */
+    uint8_t nr;               /* ranges in dr, or SX_NR_MANY */
+} sx_drow_t;
+typedef struct sx_span {
+    int32_t start, end;       /* nights [start, end) */
+} sx_span_t;
 typedef struct sx_index {
     sx_termdict_t terms;
     sx_fuzzy_t fuzzy;
     sx_cells_t cells;
-    /* docs: structure of arrays, indexed by doc id */
+    /* docs: rows for the filters, and arrays for the rest, indexed by doc id */
     uint32_t ndocs, doccap, nlive;
+    sx_drow_t *row;
     uint32_t *listing;        /* doc -> listing slot */
-    int32_t *lat6, *lon6;     /* microdegrees */
     int64_t *nightly, *monthly, *listed;
     uint64_t *tie;            /* hash of the listing id: the stable tie-break */
-    uint32_t *amen;           /* amenity code bits */
     uint16_t *desclen;        /* description tokens (BM25 length norm) */
-    uint8_t *bedrooms, *bath2, *guests, *type, *flags; /* 255 = unknown/none */
     uint64_t desclen_sum;     /* over live docs */
+    /* taken nights of live docs, copied from their listing's ranges so a
+     * query with dates reads them next to the row; rewritten (appended) on
+     * every change, the stale copies (drdead) dropped now and then */
+    sx_span_t *dr;
+    uint32_t ndr, drcap, drdead;
     /* listings */
     sx_listing_t *l;
     uint32_t nl, lcap;
@@ -376,6 +398,7 @@ typedef struct sx_result {
     int nhterms;
 } sx_result_t;
 int64_t sx_price_bucket_min(int b); /* lower edge (minor units) of bucket b */
+int sx_price_bucket(int64_t p);     /* the bucket of price p > 0 */
 
 typedef struct sx_searcher sx_searcher_t; /* per-thread scratch */
 sx_searcher_t *sx_searcher_new(void);

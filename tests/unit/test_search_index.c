@@ -387,6 +387,89 @@ START_TEST(test_suggest_places_then_titles)
 }
 END_TEST
 
+/* The circle test skips the haversine for docs surely inside or outside:
+ * around the edge, at several latitudes and sizes, the result must be what
+ * the haversine alone decides, and the distance sort its order. */
+START_TEST(test_circle_agrees_with_haversine_at_the_edge)
+{
+    static const double lats[] = {0.0, 22.3, 53.35, -33.9, 76.0};
+    static const double radii[] = {0.7, 5.0, 60.0};
+    char id[32], raw[200];
+    uint64_t x = 12345;
+    for (size_t li = 0; li < sizeof(lats) / sizeof(lats[0]); li++) {
+        for (size_t ri = 0; ri < sizeof(radii) / sizeof(radii[0]); ri++) {
+            teardown();
+            setup();
+            double lat0 = lats[li], lon0 = 179.99, r = radii[ri]; /* across the antimeridian too */
+            double dlat = r / 111.195, dlon = dlat / cos(lat0 * M_PI / 180);
+            int inside = 0;
+            for (int i = 0; i < 600; i++) {
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                double u = (double)(x >> 11) / 9007199254740992.0;
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                double v = (double)(x >> 11) / 9007199254740992.0;
+                /* most on a thin ring around the edge */
+                double f = i % 3 ? 0.99 + 0.02 * u : 1.3 * u, ang = 2 * M_PI * v;
+                double la = lat0 + f * dlat * sin(ang), lo = lon0 + f * dlon * cos(ang);
+                if (lo > 180)
+                    lo -= 360;
+                snprintf(id, sizeof(id), "p%d", i);
+                sx_listing_in_t in = base(id, "Flat", la, lo);
+                add(in);
+                if (sx_haversine_km(lat0, lon0, round(la * 1e6) / 1e6, round(lo * 1e6) / 1e6) <= r)
+                    inside++;
+            }
+            snprintf(raw, sizeof(raw), "lat=%.6f&lon=%.6f&radius_km=%g&sort=distance&limit=100", lat0,
+                     lon0, r);
+            run(raw);
+            ck_assert_msg(res.total == (uint64_t)inside, "lat %g radius %g: %llu, haversine %d", lat0, r,
+                          (unsigned long long)res.total, inside);
+            for (int i = 1; i < res.nhits; i++)
+                ck_assert(res.hits[i - 1].distance_km <= res.hits[i].distance_km);
+            ck_assert(res.nhits == 0 || res.hits[res.nhits - 1].distance_km <= r);
+        }
+    }
+}
+END_TEST
+
+/* Taken dates are copied next to each doc's row: bookings coming and going
+ * by the thousand (the stale copies get dropped) and a listing with more
+ * ranges than a row counts must all still answer right. */
+START_TEST(test_availability_survives_booking_churn)
+{
+    char id[32], bk[64];
+    add(base("busy", "Flat", 53.34, -6.26));
+    for (int i = 0; i < 50; i++) {
+        snprintf(id, sizeof(id), "l%d", i);
+        add(base(id, "Flat", 53.34, -6.26));
+    }
+    int32_t d0;
+    sx_parse_date("2026-01-01", &d0);
+    for (int i = 0; i < 300; i++) { /* every other night of 600 */
+        snprintf(bk, sizeof(bk), "busy-%d", i);
+        ck_assert_int_eq(sx_index_booking(ix, bk, "busy", 1, 1, d0 + 2 * i, d0 + 2 * i + 1), SX_OK);
+    }
+    for (int round = 0; round < 40; round++) { /* each l<i> booked then freed: copies pile up */
+        for (int i = 0; i < 50; i++) {
+            snprintf(id, sizeof(id), "l%d", i);
+            snprintf(bk, sizeof(bk), "%s-%d", id, round);
+            ck_assert_int_eq(sx_index_booking(ix, bk, id, 1, 1, d0 + round, d0 + round + 3), SX_OK);
+            if (round < 39)
+                ck_assert_int_eq(sx_index_booking(ix, bk, id, 2, 0, 0, 0), SX_OK);
+        }
+    }
+    run("check_in=2026-01-03&check_out=2026-01-04&limit=100");
+    ck_assert_uint_eq(res.total, 50); /* night 2 is booked for busy only */
+    run("check_in=2026-01-02&check_out=2026-01-03&limit=100");
+    ck_assert_uint_eq(res.total, 51); /* night 1 is free everywhere */
+    /* nights 39-41 are held by every l<i>'s last booking; busy has the even ones */
+    ck_assert_str_eq(run("check_in=2026-02-11&check_out=2026-02-12"), "busy");
+    ck_assert_str_eq(run("check_in=2026-02-10&check_out=2026-02-11"), "");
+    run("check_in=2026-02-13&check_out=2026-02-14&limit=100");
+    ck_assert_uint_eq(res.total, 51);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("search_index");
@@ -406,6 +489,8 @@ int main(void)
     tcase_add_test(tc, test_parameters_are_refused_by_name);
     tcase_add_test(tc, test_snippet_highlights_and_escapes);
     tcase_add_test(tc, test_suggest_places_then_titles);
+    tcase_add_test(tc, test_circle_agrees_with_haversine_at_the_edge);
+    tcase_add_test(tc, test_availability_survives_booking_churn);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
