@@ -34,6 +34,8 @@ void sx_index_free(sx_index_t *ix)
                          ix->desclen, ix->dr};
     for (size_t i = 0; i < sizeof(docarrays) / sizeof(docarrays[0]); i++)
         sx_free(docarrays[i]);
+    for (int i = 0; i < SX_VB_N; i++)
+        sx_free(ix->vb[i]);
     for (uint32_t i = 0; i < ix->nl; i++) {
         sx_free(ix->l[i].blob);
         sx_free(ix->l[i].ranges);
@@ -158,8 +160,51 @@ static int place_count(sx_index_t *ix, const char *name, uint8_t kind, int delta
 
 /* ---- docs ------------------------------------------------------------------- */
 
+static inline void vb_set(sx_index_t *ix, int v, uint32_t doc) { ix->vb[v][doc >> 6] |= 1ull << (doc & 63); }
+static inline void vb_clear(sx_index_t *ix, int v, uint32_t doc) { ix->vb[v][doc >> 6] &= ~(1ull << (doc & 63)); }
+
+/* Room in every value bitset for doccap docs. */
+static int grow_bits(sx_index_t *ix, uint32_t doccap)
+{
+    uint32_t words = doccap / 64 + 1;
+    if (words <= ix->vbwords)
+        return 0;
+    for (int i = 0; i < SX_VB_N; i++) {
+        uint64_t *b = sx_realloc(ix->vb[i], (size_t)words * 8);
+        if (!b)
+            return SX_ENOMEM; /* those grown so far are zeroed again next time */
+        memset(b + ix->vbwords, 0, (size_t)(words - ix->vbwords) * 8);
+        ix->vb[i] = b;
+    }
+    ix->vbwords = words;
+    return 0;
+}
+
+/* Set the value bits of a live doc from its row. */
+static void vb_fill(sx_index_t *ix, uint32_t doc)
+{
+    const sx_drow_t *r = &ix->row[doc];
+    vb_set(ix, SX_VB_LIVE, doc);
+    if (r->flags & SX_DOC_INSTANT)
+        vb_set(ix, SX_VB_INSTANT, doc);
+    if (r->nr)
+        vb_set(ix, SX_VB_RANGES, doc);
+    if (r->type != 255)
+        vb_set(ix, SX_VB_TYPE + r->type, doc);
+    if (r->bedrooms != 255)
+        vb_set(ix, SX_VB_BED + (r->bedrooms < SX_BED_VALUES ? r->bedrooms : SX_BED_VALUES - 1), doc);
+    for (uint32_t m = r->amen; m; m &= m - 1)
+        vb_set(ix, SX_VB_AMEN + __builtin_ctz(m), doc);
+    if (r->pbn != SX_NO_BUCKET)
+        vb_set(ix, SX_VB_PBN + r->pbn, doc);
+    if (r->pbm != SX_NO_BUCKET)
+        vb_set(ix, SX_VB_PBM + r->pbm, doc);
+}
+
 static int grow_docs(sx_index_t *ix)
 {
+    if (grow_bits(ix, ix->doccap) < 0)
+        return SX_ENOMEM;
     if (ix->ndocs < ix->doccap)
         return 0;
     uint32_t need = ix->ndocs + 1, cap = ix->doccap, c;
@@ -170,7 +215,7 @@ static int grow_docs(sx_index_t *ix)
     G(row) G(listing) G(nightly) G(monthly) G(listed) G(tie) G(desclen)
 #undef G
     ix->doccap = c; /* every array grew by the same rule */
-    return 0;
+    return grow_bits(ix, c);
 }
 
 /* ---- taken nights of docs ------------------------------------------------- */
@@ -213,9 +258,11 @@ static int doc_ranges_set(sx_index_t *ix, uint32_t doc, const sx_listing_t *l)
     r->roff = 0;
     if (!l->nranges) {
         r->flags &= (uint8_t)~SX_DOC_RANGES;
+        vb_clear(ix, SX_VB_RANGES, doc);
         return 0;
     }
     r->flags |= SX_DOC_RANGES;
+    vb_set(ix, SX_VB_RANGES, doc);
     if (l->nranges >= SX_NR_MANY) {
         r->nr = SX_NR_MANY;
         return 0;
@@ -240,6 +287,7 @@ static void kill_doc(sx_index_t *ix, uint32_t doc)
     if (!(r->flags & SX_DOC_LIVE))
         return;
     r->flags &= (uint8_t)~SX_DOC_LIVE;
+    vb_clear(ix, SX_VB_LIVE, doc);
     if (r->nr != SX_NR_MANY)
         ix->drdead += r->nr;
     r->nr = 0;
@@ -405,6 +453,7 @@ static int add_doc(sx_index_t *ix, uint32_t slot, const sx_listing_in_t *in)
         .pbn = row_bucket(in->nightly), .pbm = row_bucket(in->monthly)};
     if (doc_ranges_set(ix, doc, &ix->l[slot]) < 0)
         ix->row[doc].nr = SX_NR_MANY; /* out of memory: the listing's ranges still answer */
+    vb_fill(ix, doc);
     ix->ndocs++;
     ix->nlive++;
     ix->desclen_sum += ix->desclen[doc];
@@ -586,6 +635,10 @@ int sx_index_compact(sx_index_t *ix)
         ix->l[ix->listing[to]].doc = to;
     }
     ix->ndocs = n;
+    for (int v = 0; v < SX_VB_N; v++)
+        memset(ix->vb[v], 0, (size_t)ix->vbwords * 8);
+    for (uint32_t d = 0; d < n; d++)
+        vb_fill(ix, d);
     sx_free(remap);
     return 0;
 nomem:

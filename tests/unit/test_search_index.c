@@ -470,6 +470,97 @@ START_TEST(test_availability_survives_booking_churn)
 }
 END_TEST
 
+static uint32_t rnd(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*x >> 33);
+}
+#define RND() rnd(&x)
+
+/* A query gives the same answer whether its candidates are filtered and
+ * counted one by one or on the value bitsets (sx_searcher_dense). */
+START_TEST(test_bitset_pass_matches_one_by_one)
+{
+    static const char *const types[] = {"apartment", "house", "condo", "loft", NULL};
+    static const char *const am[] = {"wifi", "kitchen", "pool", "washer", "parking"};
+    static const char *const words[] = {"cosy", "garden", "harbour", "studio", "bright"};
+    char id[32], title[64], bk[48];
+    uint64_t x = 99;
+    int32_t d0;
+    sx_parse_date("2026-05-01", &d0);
+    for (int i = 0; i < 3000; i++) {
+        snprintf(id, sizeof(id), "d%d", i);
+        snprintf(title, sizeof(title), "%s %s flat", words[RND() % 5], words[RND() % 5]);
+        double la = 53.30 + (RND() % 10000) / 1e5, lo = -6.30 + (RND() % 10000) / 1e5;
+        sx_listing_in_t in = base(id, title, la, lo);
+        in.type = types[RND() % 5];
+        in.bedrooms = (int)(RND() % 9) - 1;
+        in.bathrooms_x2 = (int)(RND() % 6);
+        in.max_guests = (int)(RND() % 10);
+        in.nightly = RND() % 7 ? 2000 + RND() % 60000 : (RND() % 2 ? 0 : INT64_C(9000000000));
+        in.monthly = RND() % 3 ? 0 : 100000 + RND() % 900000;
+        in.monthly_cur = "EUR";
+        in.instant_book = RND() % 2;
+        in.amenities = am + RND() % 3;
+        in.namenities = RND() % 3;
+        in.listed_at = RND() % 500;
+        add(in);
+        for (int k = 0; k < (int)(RND() % 3); k++) {
+            snprintf(bk, sizeof(bk), "%s-%d", id, k);
+            int32_t st = d0 + (int32_t)(RND() % 30);
+            sx_index_booking(ix, bk, id, 1, 1, st, st + 2 + (int32_t)(RND() % 5));
+        }
+        if (RND() % 10 == 0) /* a newer version: a tombstone and a new doc */
+            in.version = 2, in.nightly = 5000, add(in);
+    }
+    static const char *const qs[] = {
+        "facets=type,bedrooms,amenities,price&limit=30",
+        "q=garden&facets=type,bedrooms,amenities,price&sort=newest",
+        "q=cosy+harb&type=house,loft&bedrooms_min=2&facets=type,bedrooms,price&sort=price_asc",
+        "price_min=10000&price_max=30000&facets=price,type&sort=price_desc&limit=50",
+        "price_period=monthly&price_min=300000&facets=price,bedrooms",
+        "price_max=3000&facets=price",
+        "price_min=8000000000&facets=price",
+        "lat=53.35&lon=-6.25&radius_km=2.5&facets=type,amenities&sort=distance&limit=40",
+        "lat=53.35&lon=-6.25&radius_km=2.5&q=flat&instant_book=true",
+        "bbox=53.31,-6.29,53.36,-6.24&amenities=wifi&guests=3&facets=bedrooms",
+        "polygon=53.31,-6.29;53.38,-6.29;53.38,-6.22&bathrooms_min=1&sort=newest",
+        "check_in=2026-05-10&check_out=2026-05-14&facets=type,bedrooms,amenities,price",
+        "check_in=2026-05-10&check_out=2026-05-14&q=bright&instant_book=false&sort=price_asc",
+        "bedrooms_min=5&facets=bedrooms", "bedrooms_min=7&facets=bedrooms",
+        "amenities=wifi,kitchen&facets=amenities&sort=newest&limit=100",
+    };
+    sx_result_t *one = malloc(sizeof(*one));
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        sx_searcher_dense(se, 0);
+        run(qs[i]);
+        *one = res;
+        sx_searcher_dense(se, UINT32_MAX);
+        run(qs[i]);
+        ck_assert_msg(res.total == one->total && res.nhits == one->nhits && res.has_next == one->has_next,
+                      "%s: total %llu / %llu", qs[i], (unsigned long long)res.total,
+                      (unsigned long long)one->total);
+        for (int k = 0; k < res.nhits; k++)
+            ck_assert_msg(res.hits[k].doc == one->hits[k].doc, "%s: hit %d", qs[i], k);
+        ck_assert_msg(memcmp(res.f_type, one->f_type, sizeof(res.f_type)) == 0 &&
+                          memcmp(res.f_bedrooms, one->f_bedrooms, sizeof(res.f_bedrooms)) == 0 &&
+                          memcmp(res.f_amen, one->f_amen, sizeof(res.f_amen)) == 0 &&
+                          memcmp(res.f_price, one->f_price, sizeof(res.f_price)) == 0,
+                      "%s: facets differ", qs[i]);
+        ck_assert_msg(res.total > 0 || strstr(qs[i], "8000000000") || strstr(qs[i], "bedrooms_min=7"),
+                      "%s: nothing to compare", qs[i]);
+    }
+    ck_assert_int_eq(sx_index_compact(ix), 0); /* and again after renumbering */
+    sx_searcher_dense(se, 0);
+    run(qs[0]);
+    *one = res;
+    sx_searcher_dense(se, UINT32_MAX);
+    run(qs[0]);
+    ck_assert(res.total == one->total && memcmp(res.f_price, one->f_price, sizeof(res.f_price)) == 0);
+    free(one);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("search_index");
@@ -491,6 +582,7 @@ int main(void)
     tcase_add_test(tc, test_suggest_places_then_titles);
     tcase_add_test(tc, test_circle_agrees_with_haversine_at_the_edge);
     tcase_add_test(tc, test_availability_survives_booking_churn);
+    tcase_add_test(tc, test_bitset_pass_matches_one_by_one);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
