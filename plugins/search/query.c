@@ -1043,7 +1043,8 @@ int sx_search(const sx_index_t *ix, sx_searcher_t *s, const sx_query_t *q, sx_re
         edge = s->edge;
     } else {
         memset(s->acc, 0, (size_t)s->words * 8);
-        memcpy(s->acc, ix->vb[SX_VB_LIVE], (size_t)(ix->ndocs / 64 + 1) * 8);
+        if (ix->vbwords) /* none before the first doc */
+            memcpy(s->acc, ix->vb[SX_VB_LIVE], (size_t)(ix->ndocs / 64 + 1) * 8);
     }
     uint64_t ncand = 0;
     for (uint32_t w = 0; w < s->words; w++)

@@ -153,6 +153,8 @@ END_TEST
 
 START_TEST(test_geo_radius_bbox_polygon_and_distance_sort)
 {
+    ck_assert_str_eq(run("facets=type,price"), ""); /* an empty index answers too */
+    ck_assert_str_eq(run("lat=53.3498&lon=-6.2603&radius_km=2"), "");
     add(base("near", "Flat", 53.3498, -6.2603));
     add(base("mid", "Flat", 53.3600, -6.2603));  /* about 1.1 km north */
     add(base("far", "Flat", 53.2000, -6.2603));  /* about 17 km */
