@@ -42,7 +42,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TPLUG_SRC  := $(wildcard tests/plugins/*.c)
 TPLUG_SO   := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(TPLUG_SRC)) \
-              $(BUILD)/tests/plugins/abi_v1_0.so
+              $(BUILD)/tests/plugins/abi_v1_0.so $(BUILD)/tests/plugins/abi_v1_1.so
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 
@@ -88,6 +88,10 @@ $(BUILD)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) sdk
 $(BUILD)/tests/plugins/abi_v1_0.so: tests/abi/abi_v1_0.c tests/abi/v1.0/rentezy/plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Isdk/include,$(PLUGIN_CFLAGS)) -Itests/abi/v1.0 -o $@ $< $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
+
+$(BUILD)/tests/plugins/abi_v1_1.so: tests/abi/abi_v1_1.c tests/abi/v1.1/rentezy/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Isdk/include,$(PLUGIN_CFLAGS)) -Itests/abi/v1.1 -o $@ $< $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librzhost.a
 	@mkdir -p $(dir $@)

@@ -10,6 +10,7 @@
 #include "rentezy/plugin.h"
 
 struct event_base;
+struct rz_timer;
 
 /* One loaded plugin.  Owned by the loader; never freed once started, because
  * a started plugin's code may still be referenced (we never dlclose it). */
@@ -20,6 +21,9 @@ struct rz_plugin {
     void *state;     /* the plugin's own, from init */
     int initialised; /* init returned 0 */
     int started;     /* start returned 0 in this process */
+    int stopped;     /* the stop hook ran in this process (no new timers) */
+    size_t index;    /* position in rz__rt.plugins: the slot in shared tables */
+    struct rz_timer *timers; /* this worker's live timers (timer.c), owned */
 };
 
 /* The state of this process.  The master fills cfg and plugins; a worker

@@ -40,6 +40,7 @@
 #include "http_parse.h"
 #include "log.h"
 #include "metrics.h"
+#include "readiness.h"
 
 #define MAX_LISTEN 8
 #define MAX_RESP_HEADERS 32
@@ -106,6 +107,8 @@ struct conn {
     int taken;                /* fd handed over (WebSocket): never close it */
     int lingering;            /* reply sent, write side shut: discard input */
     int dead;                 /* closed while conn_process was on the stack */
+    size_t in_limit;          /* buffer cap for a body over max_body_size that its
+                                 route accepts (ABI 1.2 max_body); 0 = the default */
     char peer[64];
     conn_t *prev, *next;      /* all connections of the worker */
 };
@@ -483,7 +486,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             conn_close(c);
         return;
     }
-    size_t limit = conf.max_header + conf.max_body + 2 * READ_CHUNK;
+    size_t limit = c->in_limit ? c->in_limit : conf.max_header + conf.max_body + 2 * READ_CHUNK;
     for (;;) {
         if (c->in_cap - c->in_len < READ_CHUNK) {
             if (c->in_cap >= limit)
@@ -588,6 +591,25 @@ nomem:
 
 static void dispatch(rz_req_t *req);
 
+/* The body limit of the route a request head addresses: the route's own
+ * (ABI 1.2 rz_route_t.max_body, larger or smaller) or [http] max_body_size.
+ * Looked up only for a request with a body, so a GET routes once, in
+ * dispatch.  An unknown route gets the global limit (then 404). */
+static size_t route_max_body(const rz_http_head_t *h)
+{
+    char method[16];
+    rz_match_t m;
+    if (h->method_len >= sizeof(method))
+        return conf.max_body;
+    memcpy(method, h->method, h->method_len);
+    method[h->method_len] = '\0';
+    const char *q = memchr(h->target, '?', h->target_len);
+    size_t len = q ? (size_t)(q - h->target) : h->target_len;
+    if (rz__router_match(rz__router, method, h->target, len, &m) != 200 || !m.route->max_body)
+        return conf.max_body;
+    return (size_t)m.route->max_body;
+}
+
 /* Parse and dispatch what the buffer holds, one request at a time. */
 static void conn_process(conn_t *c)
 {
@@ -636,18 +658,22 @@ static void conn_process(conn_t *c)
         const char *body = NULL;
         size_t body_len = 0, consumed;
         char *dechunked = NULL;
-        if (h.content_length > (int64_t)conf.max_body) {
+        size_t max_body = h.chunked || h.content_length > 0 ? route_max_body(&h) : conf.max_body;
+        /* refused from the head alone: nothing of the body is buffered */
+        if (h.content_length > (int64_t)max_body) {
             conn_error(c, 413, "body_too_large", "the request body is too large");
             break;
         }
+        if (max_body > conf.max_body)
+            c->in_limit = conf.max_header + max_body + 2 * READ_CHUNK;
         if (h.chunked) {
-            dechunked = malloc(conf.max_body + 1);
+            dechunked = malloc(max_body + 1);
             if (!dechunked) {
                 conn_error(c, 503, "unavailable", "out of memory");
                 break;
             }
             long d = rz__http_dechunk(c->in + head_len, c->in_len - head_len, dechunked,
-                                      conf.max_body, &body_len);
+                                      max_body, &body_len);
             if (d < 0) {
                 free(dechunked);
                 conn_error(c, (int)-d, d == -413 ? "body_too_large" : "bad_request",
@@ -673,6 +699,15 @@ static void conn_process(conn_t *c)
         c->in_len -= consumed;
         c->reading = 0;
         c->sent_continue = 0;
+        c->in_limit = 0;
+        if (c->in_cap > 4 * (conf.max_header + conf.max_body) && c->in_len < READ_CHUNK) {
+            /* give back the memory of a large upload at once */
+            char *in = realloc(c->in, READ_CHUNK * 2);
+            if (in) {
+                c->in = in;
+                c->in_cap = READ_CHUNK * 2;
+            }
+        }
         event_del(c->tev);
         if (!req) {
             conn_error(c, 503, "unavailable", "out of memory");
@@ -1177,9 +1212,21 @@ static void route_readyz(rz_req_t *req, void *u)
     const char *why = draining ? "shutting down" : NULL;
     for (size_t i = 0; i < nready_checks && ready; i++)
         ready = ready_checks[i](&why);
+    /* plugins that said ready_set(0) (ABI 1.2), on any running worker */
+    char pwhy[256];
+    cJSON *plugins = cJSON_CreateArray();
+    if (!rz__readiness_check(pwhy, sizeof(pwhy), plugins)) {
+        if (ready)
+            why = pwhy;
+        ready = 0;
+    }
     cJSON_AddStringToObject(root, "status", ready ? "ready" : "unready");
     if (why)
         cJSON_AddStringToObject(root, "reason", why);
+    if (plugins && cJSON_GetArraySize(plugins) > 0)
+        cJSON_AddItemToObject(root, "plugins", plugins);
+    else
+        cJSON_Delete(plugins);
     rz__svc_reply_json(req, ready ? 200 : 503, root);
 }
 

@@ -194,11 +194,12 @@ long rz__http_dechunk(const char *buf, size_t len, char *out, size_t max, size_t
             return 0;
         if (digits == 0)
             return -400;
+        size_t line = i; /* the extension's length is bounded, not the offset */
         while (i < len && buf[i] != '\n') {
             if (buf[i] != ';' && buf[i] != '\r' && buf[i] != ' ' && buf[i] != '\t' &&
                 !is_tchar((unsigned char)buf[i]) && buf[i] != '=' && buf[i] != '"')
                 return -400;
-            if (i > 4096)
+            if (i - line > 4096)
                 return -400;
             i++;
         }

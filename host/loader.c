@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "host.h"
+#include "iface.h"
 #include "log.h"
+#include "timer.h"
 
 #define MAX_PLUGINS 64
 
@@ -232,6 +234,8 @@ int rz__plugins_load(const rz_config_t *cfg, char *err, size_t errlen)
             goto fail;
     free(all);
     free(state);
+    for (size_t i = 0; i < nordered; i++)
+        ordered[i]->index = i;
     rz__rt.plugins = ordered;
     rz__rt.nplugins = nordered;
     return 0;
@@ -283,8 +287,10 @@ void rz__plugins_stop(void)
 {
     for (size_t i = rz__rt.nplugins; i-- > 0;) {
         rz_plugin_t *p = rz__rt.plugins[i];
+        p->stopped = 1; /* from here on: no new timers, readiness frozen */
         if (p->started && p->desc->stop)
             p->desc->stop(p, p->state);
+        rz__timers_free_all(p);
     }
 }
 
@@ -292,10 +298,13 @@ void rz__plugins_destroy(void)
 {
     for (size_t i = rz__rt.nplugins; i-- > 0;) {
         rz_plugin_t *p = rz__rt.plugins[i];
+        p->stopped = 1;
+        rz__timers_free_all(p); /* when stop never ran (the loop ended otherwise) */
         if (p->initialised && p->desc->destroy)
             p->desc->destroy(p, p->state);
         p->state = NULL;
     }
+    rz__iface_clear();
 }
 
 void rz__plugins_list(FILE *out)

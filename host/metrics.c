@@ -7,6 +7,8 @@
 #include <event2/buffer.h>
 
 #include "host.h"
+#include "pmetrics.h"
+#include "readiness.h"
 #include "router.h"
 #include "version.h"
 
@@ -52,6 +54,9 @@ int rz__metrics_init(size_t nroutes)
         return -1;
     shm = p;
     nroutes_ = nroutes;
+    /* the plugins' figures and readiness (ABI 1.2) live in their own regions */
+    if (rz__pmetrics_init() < 0 || rz__readiness_init() < 0)
+        return -1;
     return 0;
 }
 
@@ -182,4 +187,5 @@ void rz__metrics_render(struct evbuffer *out)
                             m, pat, (unsigned long long)count, m, pat, (double)sum / 1e6, m, pat,
                             (unsigned long long)count);
     }
+    rz__pmetrics_render(out);
 }

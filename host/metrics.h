@@ -15,14 +15,15 @@ struct evbuffer;
 
 #define RZ_METRICS_MAX_WORKERS 64
 
-/* Master, once routes are known.  0 or -1. */
+/* Master, once routes and plugins are known (also maps the plugin metrics
+ * and readiness regions, pmetrics.h and readiness.h).  0 or -1. */
 int rz__metrics_init(size_t nroutes);
 /* route: the route's index, or -1 when no route matched. */
 void rz__metrics_request(int route, int status, double seconds);
 void rz__metrics_inflight(int delta);
 void rz__metrics_worker_restarted(void);  /* master */
 void rz__metrics_workers_running(int n);  /* master */
-/* Append the Prometheus text of the host's figures. */
+/* Append the Prometheus text of the host's figures, then the plugins'. */
 void rz__metrics_render(struct evbuffer *out);
 
 #endif

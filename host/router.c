@@ -269,6 +269,14 @@ int rz__router_match(const rz_router_t *r, const char *method, const char *path,
     return 405;
 }
 
+int rz__router_set_max_body(rz_router_t *r, size_t i, uint64_t max_body)
+{
+    if (i >= r->n)
+        return RZ_ENOTFOUND;
+    r->all[i]->max_body = max_body;
+    return 0;
+}
+
 size_t rz__router_count(const rz_router_t *r) { return r->n; }
 const rz_route_entry_t *rz__router_at(const rz_router_t *r, size_t i)
 {

@@ -9,6 +9,7 @@
 #define RZ_ROUTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rentezy/plugin.h"
 
@@ -23,6 +24,7 @@ typedef struct rz_route_entry {
     void *udata;
     rz_plugin_t *owner;   /* NULL for the host's own routes */
     int index;            /* dense 0..n-1, for per-route metrics */
+    uint64_t max_body;    /* the route's body limit; 0 = [http] max_body_size */
     int nparams;
     char *param_names[RZ_ROUTE_MAX_PARAMS]; /* owned */
 } rz_route_entry_t;
@@ -45,6 +47,10 @@ void rz__router_free(rz_router_t *r);
 int rz__router_add(rz_router_t *r, const char *method, const char *pattern, int access,
                    rz_handler_fn handler, void *udata, rz_plugin_t *owner, const char *summary,
                    char *err, size_t errlen);
+
+/* Set the body limit of the route with index i (a new route has index
+ * rz__router_count() - 1).  0 or RZ_ENOTFOUND. */
+int rz__router_set_max_body(rz_router_t *r, size_t i, uint64_t max_body);
 
 /* Match path (no query string, not decoded) of length len.  Returns 200 with
  * m->route set, 404, or 405 with m->allow filled. */

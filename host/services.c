@@ -10,11 +10,15 @@
 #include "db.h"
 #include "host.h"
 #include "http.h"
+#include "iface.h"
 #include "jobs.h"
 #include "loader.h"
 #include "log.h"
 #include "migrate.h"
 #include "openapi.h"
+#include "pmetrics.h"
+#include "readiness.h"
+#include "timer.h"
 #include "workpool.h"
 #include "ws.h"
 #include "bus.h"
@@ -83,6 +87,8 @@ static int svc_config_list(rz_plugin_t *self, const char *key, const char *const
 
 /* The smallest rz_route_t a 1.0 plugin passes: everything up to udata. */
 #define ROUTE_MIN_SIZE (offsetof(rz_route_t, udata) + sizeof(void *))
+/* The same ceiling as [http] max_body_size. */
+#define ROUTE_MAX_BODY (1ull << 31)
 
 static int svc_route(rz_plugin_t *self, const rz_route_t *r)
 {
@@ -101,11 +107,23 @@ static int svc_route(rz_plugin_t *self, const rz_route_t *r)
         rz__plugins_init_error("route %s %s: unknown access %d", r->method, r->path, r->access);
         return RZ_EINVAL;
     }
+    /* since 1.2; an older plugin's smaller struct has no such field */
+    uint64_t max_body = r->size >= offsetof(rz_route_t, max_body) + sizeof(uint64_t) ? r->max_body
+                                                                                       : 0;
+    if (max_body > ROUTE_MAX_BODY) {
+        rz__plugins_init_error("route %s %s: max_body %llu is over the 2GiB limit", r->method,
+                               r->path, (unsigned long long)max_body);
+        return RZ_EINVAL;
+    }
     int rc = rz__router_add(rz__router, r->method, r->path, r->access, r->handler, r->udata, self,
                             summary, err, sizeof(err));
-    if (rc < 0)
+    if (rc < 0) {
         rz__plugins_init_error("%s", err);
-    return rc;
+        return rc;
+    }
+    if (max_body)
+        rz__router_set_max_body(rz__router, rz__router_count(rz__router) - 1, max_body);
+    return RZ_OK;
 }
 
 static int64_t svc_now_ms(void) { return rz__now_ms(); }
@@ -181,6 +199,13 @@ static const rz_host_t table = {
     .ws_set_data = rz__svc_ws_set_data,
     .ws_close = rz__svc_ws_close,
     .req_query_string = rz__svc_req_query_string,
+    .timer_start = rz__svc_timer_start,
+    .timer_stop = rz__svc_timer_stop,
+    .gauge_set = rz__svc_gauge_set,
+    .counter_add = rz__svc_counter_add,
+    .ready_set = rz__svc_ready_set,
+    .iface_provide = rz__svc_iface_provide,
+    .iface_lookup = rz__svc_iface_lookup,
 };
 
 const rz_host_t *rz__host_table(void) { return &table; }

@@ -18,6 +18,7 @@
 #include "loader.h"
 #include "log.h"
 #include "process.h"
+#include "readiness.h"
 #include "workpool.h"
 #include "ws.h"
 #include "bus.h"
@@ -119,6 +120,7 @@ void rz__worker_run(int index)
         rz__http_add_readiness(rz__bus_ready_check);
         rz__http_add_metrics(rz__bus_metrics);
     }
+    rz__readiness_worker_start(); /* this index's plugins start out ready */
     if (rz__plugins_start(err, sizeof(err)) < 0) {
         rz__log(RZ_LOG_ERROR, "host", "worker %d: %s", index, err);
         _exit(1);

@@ -46,6 +46,7 @@ exec 3<&-
 
 check "metrics has build info" sh -c "curl -s '$BASE/metrics' | grep -q '^rentezy_build_info'"
 check "metrics counts requests by route and status" sh -c "curl -s '$BASE/metrics' | grep -q 'rentezy_http_requests_total{method=\"GET\",route=\"/v1/hello/{name}\",status=\"200\"}'"
+check "a plugin's own counter (ABI 1.2) is in metrics" sh -c "curl -s '$BASE/metrics' | grep -qE '^rentezy_plugin_hello_greetings_total\{worker=\"[01]\"\} [1-9]'"
 check "metrics has a latency histogram" sh -c "curl -s '$BASE/metrics' | grep -q 'rentezy_http_request_duration_seconds_bucket'"
 check "openapi.json documents the plugin routes" sh -c "curl -s '$BASE/openapi.json' | jq -e '.paths[\"/v1/hello/{name}\"].get'"
 check "access log line has method, route, status, duration and request id" \

@@ -14,7 +14,7 @@ refuse() { # NAME PLUGINS EXPECTED-TEXT [NO_DB]
 }
 P=$TPLUGDIR
 NO_DB=1 refuse "a different major" "$P/bad_major.so" "built for ABI 2.0, this host implements 1."
-NO_DB=1 refuse "a newer minor" "$P/newer_minor.so" "needs ABI 1.2, this host implements only 1.1; update rentezyd"
+NO_DB=1 refuse "a newer minor" "$P/newer_minor.so" "needs ABI 1.3, this host implements only 1.2; update rentezyd"
 NO_DB=1 refuse "a missing entry symbol" "$P/no_entry.so" "no entry symbol rentezy_plugin_v1"
 NO_DB=1 refuse "a bad magic number" "$P/bad_magic.so" "descriptor magic 0xdeadbeef, expected 0x525a504c"
 NO_DB=1 refuse "a too small descriptor" "$P/small_desc.so" "descriptor size 16 is smaller"
@@ -29,18 +29,23 @@ NO_DB=1 refuse "a bad plugin name" "Bad-Name" "neither a plugin name"
 NO_DB=1 PLUGINS="$P/needs_hello.so hello" rz_conf "$T/o"
 "$RZD" -c "$T/o" --list-plugins > "$T/list"
 expect_eq "requirements load first" "$(awk 'NR>1 {print $1}' "$T/list" | tr '\n' ' ')" "hello needs_hello "
-check "list shows version, ABI and file" grep -qE "^hello +1\.0\.0 +1\.1 +$PLUGDIR/hello.so" "$T/list"
+check "list shows version, ABI and file" grep -qE "^hello +1\.0\.0 +1\.2 +$PLUGDIR/hello.so" "$T/list"
 
 # An old plugin (built against the frozen 1.0 header) works in today's host.
 NO_DB=1 PLUGINS="$P/abi_v1_0.so" rz_conf "$T/abi"
 rz_start "$T/abi" || exit 1
-expect_eq "a 1.0 plugin serves in a 1.1 host" "$(curl -s "$BASE/v1/abi-old/7")" '{"built_for":"1.0","id":"7"}'
+expect_eq "a 1.0 plugin serves in a 1.2 host" "$(curl -s "$BASE/v1/abi-old/7")" '{"built_for":"1.0","id":"7"}'
+rz_stop
+# ...and one built against the frozen 1.1 header (more in 13_abi12.sh).
+NO_DB=1 PLUGINS="$P/abi_v1_1.so" rz_conf "$T/abi11"
+rz_start "$T/abi11" || exit 1
+expect_eq "a 1.1 plugin serves in a 1.2 host" "$(curl -s -X POST "$BASE/v1/abi-old11?q" -d 'ab')" '{"built_for":"1.1","query":"q","bytes":2}'
 rz_stop
 
 check "plugins export only their entry symbol" "$TOP/tests/check-exports.sh" "$PLUGDIR"/*.so
 
 # Command line.
-check "--version names the ABI" sh -c "'$RZD' --version | grep -q 'plugin ABI 1.1'"
+check "--version names the ABI" sh -c "'$RZD' --version | grep -q 'plugin ABI 1.2'"
 check "--help lists the options" sh -c "'$RZD' --help | grep -q -- '--check-config'"
 check "--help agrees with rentezyd(8): every option and command it names is documented" sh -c '
     man=$(groff -man -Tutf8 "'"$TOP"'/man/rentezyd.8" 2>/dev/null | sed "s/.\x08//g")

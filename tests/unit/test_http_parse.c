@@ -133,6 +133,30 @@ START_TEST(test_dechunk_partial_bad_and_too_large)
 }
 END_TEST
 
+/* A chunk-size line after the first 4 KiB of a body is fine: only an
+ * extension longer than 4 KiB is refused (the limit once applied to the
+ * offset in the body, refusing every multi-chunk body over 4 KiB). */
+START_TEST(test_dechunk_many_chunks_past_4k)
+{
+    static char body[40000], out[20000];
+    size_t o = 0, n = 0;
+    for (int i = 0; i < 10; i++) {
+        o += (size_t)sprintf(body + o, "7d0\r\n"); /* 2000 bytes */
+        memset(body + o, 'a' + i, 2000);
+        o += 2000;
+        o += (size_t)sprintf(body + o, "\r\n");
+    }
+    o += (size_t)sprintf(body + o, "0\r\n\r\n");
+    ck_assert_int_eq(rz__http_dechunk(body, o, out, sizeof(out), &n), (long)o);
+    ck_assert_uint_eq(n, 20000);
+    ck_assert_int_eq(out[19999], 'j');
+    char ext[6000];
+    memset(ext, 'x', sizeof(ext));
+    memcpy(ext, "1;", 2);
+    ck_assert_int_eq(rz__http_dechunk(ext, sizeof(ext), out, sizeof(out), &n), -400);
+}
+END_TEST
+
 START_TEST(test_url_decode)
 {
     char out[32];
@@ -172,6 +196,7 @@ int main(void)
     tcase_add_test(tc, test_upgrade_and_expect_are_flagged);
     tcase_add_test(tc, test_dechunk_decodes_and_reports_consumed);
     tcase_add_test(tc, test_dechunk_partial_bad_and_too_large);
+    tcase_add_test(tc, test_dechunk_many_chunks_past_4k);
     tcase_add_test(tc, test_url_decode);
     tcase_add_test(tc, test_json_escape);
     suite_add_tcase(s, tc);

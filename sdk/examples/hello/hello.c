@@ -37,6 +37,9 @@ static void reply_greeting(rz_req_t *req, const char *name)
         return;
     }
     h->reply_json(req, 200, out);
+    /* since ABI 1.2: shows in /metrics as rentezy_plugin_hello_greetings_total
+     * {worker="N"}; a metric is never worth failing the request for */
+    h->counter_add(g.self, "greetings_total", "Greetings said.", 1);
 }
 
 /* GET /v1/hello */

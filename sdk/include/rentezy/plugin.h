@@ -39,7 +39,7 @@ extern "C" {
 
 #define RZ_PLUGIN_MAGIC 0x525a504cu /* "RZPL" */
 #define RZ_ABI_MAJOR 1
-#define RZ_ABI_MINOR 1
+#define RZ_ABI_MINOR 2
 
 #define RZ_EXPORT __attribute__((visibility("default")))
 #define RZ_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -66,6 +66,7 @@ typedef struct rz_job rz_job_t;       /* a claimed job, valid in its handler */
 typedef struct rz_host rz_host_t;
 typedef struct rz_event rz_event_t;   /* a delivered event, valid until bus_done (1.1) */
 typedef struct rz_ws rz_ws_t;         /* one WebSocket connection (1.1) */
+typedef struct rz_timer rz_timer_t;   /* a timer on the worker's loop (1.2) */
 
 /* ---- Plugin descriptor ------------------------------------------------- */
 
@@ -136,6 +137,12 @@ typedef struct rz_route {
     rz_handler_fn handler;
     void *udata;
     const char *summary;  /* one line for logs and docs; may be NULL */
+    /* since 1.2: the largest request body this route accepts, in bytes; 0
+     * means [http] max_body_size.  The host answers 413 (body_too_large)
+     * before buffering a larger body, so a photo upload route can take 8 MiB
+     * while every other route keeps the small global limit.  At most 2 GiB
+     * (route() answers RZ_EINVAL above).  Read only when size covers it. */
+    uint64_t max_body;
 } rz_route_t;
 
 /* ---- Database ------------------------------------------------------------ */
@@ -197,6 +204,11 @@ typedef struct rz_channel {
     void (*on_close)(rz_ws_t *ws, void *udata);
     void *udata;
 } rz_channel_t;
+
+/* ---- Timers (since 1.2) ---------------------------------------------------- */
+
+/* Runs on the worker's event-loop thread. */
+typedef void (*rz_timer_fn)(void *udata);
 
 /* ---- The host service table --------------------------------------------- */
 
@@ -342,7 +354,60 @@ struct rz_host {
      * The raw query string (after '?', not decoded), "" when there is none:
      * lets a route refuse parameters it does not know. */
     const char *(*req_query_string)(rz_req_t *req);
+
+    /* == since 1.2: timers ===================================================
+     * Calls fn on this worker's event loop after after_ms, then every
+     * every_ms (0 = once), measured on the monotonic clock (not now_ms).
+     * From start until stop (init runs in the master, which has no loop).
+     * NULL on error: a negative time, fn NULL, called in init or after stop,
+     * out of memory.  Every timer a plugin still holds is stopped and freed
+     * after the plugin's stop hook returns.
+     * Ownership: a repeating timer lives until timer_stop.  A one-shot timer
+     * (every_ms == 0) is freed by the host right after fn returns, so nobody
+     * may use its pointer after that; fn may call timer_stop on it (freed at
+     * once), and timer_stop before it fires cancels it. */
+    rz_timer_t *(*timer_start)(rz_plugin_t *self, int64_t after_ms, int64_t every_ms,
+                               rz_timer_fn fn, void *udata);
+    /* Stops and frees t; safe inside its own callback; NULL is a no-op. */
+    void (*timer_stop)(rz_timer_t *t);
+
+    /* == since 1.2: plugin metrics ===========================================
+     * Per-worker figures in /metrics, kept in shared memory like the host's:
+     * rendered as rentezy_plugin_<plugin>_<name>{worker="N"} with # HELP and
+     * # TYPE once per metric.  name matches [a-z][a-z0-9_]{0,47}; help is
+     * kept from the first call (may be NULL).  start or later.  Returns
+     * RZ_EINVAL on a bad name, a negative or non-finite counter delta, or a
+     * name already used with the other type; RZ_ESTATE before start;
+     * RZ_ENOMEM when the table is full (RZ_PLUGIN_METRICS_MAX distinct
+     * metrics across all plugins; a known name still updates).  A worker
+     * that is replaced keeps its index: counters continue, gauges hold the
+     * last value until set again. */
+    int (*gauge_set)(rz_plugin_t *self, const char *name, const char *help, double value);
+    int (*counter_add)(rz_plugin_t *self, const char *name, const char *help, double delta);
+
+    /* == since 1.2: readiness ================================================
+     * While any running worker has a plugin that is not ready, /readyz on
+     * every worker answers 503 and names the plugin and reason (e.g. the
+     * search index catching up).  Ready by default, and again when a worker
+     * is replaced.  From start until stop (ignored otherwise); reason may be
+     * NULL and is cut to 127 bytes. */
+    void (*ready_set)(rz_plugin_t *self, int ready, const char *reason);
+
+    /* == since 1.2: interfaces between plugins ===============================
+     * A plugin provides a named vtable (defined by an SDK or the providing
+     * plugin's header), e.g. "payment.provider.acme"; another plugin looks
+     * it up.  Names match [a-z][a-z0-9_.-]{0,62}.
+     * provide: init only; iface must stay valid until destroy; RZ_EEXIST when
+     * the name is taken, RZ_ESTATE outside init, RZ_EINVAL on a bad name.
+     * lookup: start or later (every provider has run init); NULL when absent
+     * or when called earlier.  A plugin that must have an interface lists its
+     * provider in requires. */
+    int (*iface_provide)(rz_plugin_t *self, const char *name, const void *iface);
+    const void *(*iface_lookup)(rz_plugin_t *self, const char *name);
 };
+
+/* The capacity of the plugin metric table shared by every plugin (1.2). */
+#define RZ_PLUGIN_METRICS_MAX 256
 
 #ifdef __cplusplus
 }
