@@ -250,6 +250,13 @@ static cJSON *m_stats(void *b)
     return o;
 }
 
+static void m_figures(void *b, uint64_t *listings, uint64_t *bytes)
+{
+    mem_t *m = b;
+    *listings = m->ix->nlive;
+    *bytes = sx_mem_used();
+}
+
 const search_backend_t search_backend_memory = {
     .name = "memory",
     .open = m_open,
@@ -260,4 +267,5 @@ const search_backend_t search_backend_memory = {
     .search = m_search,
     .suggest = m_suggest,
     .stats = m_stats,
+    .figures = m_figures,
 };
