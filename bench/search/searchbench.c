@@ -228,8 +228,8 @@ static void run_size(const opts_t *o, gen_t *g, uint64_t n, sized_t *res)
             sx_search(ix, s1, &q1, r1);
             best = fmin(best, clock_s() - t0);
         }
-        fprintf(stderr, "one: %llu hits, best %.3f ms, mean %.3f ms\n", (unsigned long long)r1->total,
-                best * 1e3, (clock_s() - t1) * 1e3 / reps);
+        fprintf(stderr, "one: %llu hits, best %.3f ms, mean %.3f ms (build %.0f listings/s)\n",
+                (unsigned long long)r1->total, best * 1e3, (clock_s() - t1) * 1e3 / reps, res->build_rate);
         exit(0);
     }
     int nq = n >= 1000000 ? o->big_queries : o->queries;
