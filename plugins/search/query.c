@@ -706,16 +706,6 @@ static void visit_bits(pass_t *p, const uint64_t *bits, uint32_t words)
  * ranking reads per-doc data.  Same results as visit(), a 64th of the work
  * for those parts. */
 
-/* Bits set in x, without a library call when the compiler may not assume
- * a popcount instruction. */
-static inline uint32_t pop64(uint64_t x)
-{
-    x -= (x >> 1) & 0x5555555555555555ull;
-    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    return (uint32_t)((x * 0x0101010101010101ull) >> 56);
-}
-
 static inline uint64_t or_range(uint64_t *const *vb, int from, int to, uint32_t w)
 {
     uint64_t x = 0;
@@ -754,6 +744,61 @@ static int test_hard(const pass_t *p, uint32_t doc)
 static int test_price(const pass_t *p, uint32_t doc)
 {
     return price_ok(p->q, doc_price(p->ix, p->q, doc, &p->ix->row[doc]));
+}
+
+/* Bits set in b[0, words). */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+static uint64_t count_bits(const uint64_t *b, uint32_t words)
+{
+    uint64_t n = 0;
+    for (uint32_t w = 0; w < words; w++)
+        n += (uint64_t)__builtin_popcountll(b[w]);
+    return n;
+}
+
+/* Facet counts and the total over the candidates c, which are then cut to
+ * the docs passing every group filter (gt, gb, gp; NULL when absent).  The
+ * popcounts are most of a big query's time: built twice, with and without
+ * the popcount instruction, the loader picking what the CPU has. */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+static void count_facets(const sx_index_t *ix, const sx_query_t *q, sx_result_t *r, uint64_t *c,
+                         const uint64_t *gt, const uint64_t *gb, const uint64_t *gp, uint32_t words)
+{
+    uint64_t *const *vb = ix->vb;
+    int pbase = q->price_period == SX_PERIOD_MONTHLY ? SX_VB_PBM : SX_VB_PBN;
+    for (uint32_t w = 0; w < words; w++) {
+        uint64_t x = c[w];
+        if (!x)
+            continue;
+        uint64_t t = gt ? gt[w] : ~0ull, b = gb ? gb[w] : ~0ull, pr = gp ? gp[w] : ~0ull;
+        if (q->facets & SX_FACET_TYPE) {
+            uint64_t y = x & b & pr;
+            for (int v = 0; y && v < SX_NTYPES; v++)
+                r->f_type[v] += (uint32_t)__builtin_popcountll(y & vb[SX_VB_TYPE + v][w]);
+        }
+        if (q->facets & SX_FACET_BEDROOMS) {
+            uint64_t y = x & t & pr;
+            for (int v = 0; y && v < SX_BED_VALUES; v++)
+                r->f_bedrooms[v] += (uint32_t)__builtin_popcountll(y & vb[SX_VB_BED + v][w]);
+        }
+        if (q->facets & SX_FACET_PRICE) {
+            uint64_t y = x & t & b;
+            for (int v = 0; y && v < SX_PRICE_BUCKETS; v++)
+                r->f_price[v] += (uint32_t)__builtin_popcountll(y & vb[pbase + v][w]);
+        }
+        x &= t & b & pr;
+        c[w] = x;
+        if (!x)
+            continue;
+        r->total += (uint64_t)__builtin_popcountll(x);
+        if (q->facets & SX_FACET_AMENITIES)
+            for (int v = 0; v < SX_NAMENITIES; v++)
+                r->f_amen[v] += (uint32_t)__builtin_popcountll(x & vb[SX_VB_AMEN + v][w]);
+    }
 }
 
 /* Whether pass_bits can answer q: bedrooms above the last facet value
@@ -836,35 +881,7 @@ static void pass_bits(pass_t *p, sx_searcher_t *s, const uint64_t *edge)
         }
         refine(p, gp, mask, words, test_price);
     }
-    for (uint32_t w = 0; w < words; w++) {
-        uint64_t x = c[w];
-        if (!x)
-            continue;
-        uint64_t t = gt ? gt[w] : ~0ull, b = gb ? gb[w] : ~0ull, pr = gp ? gp[w] : ~0ull;
-        if (q->facets & SX_FACET_TYPE) {
-            uint64_t y = x & b & pr;
-            for (int v = 0; y && v < SX_NTYPES; v++)
-                r->f_type[v] += (uint32_t)pop64(y & vb[SX_VB_TYPE + v][w]);
-        }
-        if (q->facets & SX_FACET_BEDROOMS) {
-            uint64_t y = x & t & pr;
-            for (int v = 0; y && v < SX_BED_VALUES; v++)
-                r->f_bedrooms[v] += (uint32_t)pop64(y & vb[SX_VB_BED + v][w]);
-        }
-        if (q->facets & SX_FACET_PRICE) {
-            uint64_t y = x & t & b;
-            for (int v = 0; y && v < SX_PRICE_BUCKETS; v++)
-                r->f_price[v] += (uint32_t)pop64(y & vb[pbase + v][w]);
-        }
-        x &= t & b & pr;
-        c[w] = x;
-        if (!x)
-            continue;
-        r->total += (uint64_t)pop64(x);
-        if (q->facets & SX_FACET_AMENITIES)
-            for (int v = 0; v < SX_NAMENITIES; v++)
-                r->f_amen[v] += (uint32_t)pop64(x & vb[SX_VB_AMEN + v][w]);
-    }
+    count_facets(ix, q, r, c, gt, gb, gp, words);
     /* the hits: only now per doc, and only what the sort needs */
     int need_price = p->sort == SX_SORT_PRICE_ASC || p->sort == SX_SORT_PRICE_DESC;
     int need_lo2 = p->sort == SX_SORT_DISTANCE && p->fast;
@@ -1046,9 +1063,7 @@ int sx_search(const sx_index_t *ix, sx_searcher_t *s, const sx_query_t *q, sx_re
         if (ix->vbwords) /* none before the first doc */
             memcpy(s->acc, ix->vb[SX_VB_LIVE], (size_t)(ix->ndocs / 64 + 1) * 8);
     }
-    uint64_t ncand = 0;
-    for (uint32_t w = 0; w < s->words; w++)
-        ncand += (uint64_t)pop64(s->acc[w]);
+    uint64_t ncand = count_bits(s->acc, ix->ndocs / 64 + 1);
     if (bits_fit(q) && s->dense && ncand * s->dense > ix->ndocs)
         pass_bits(&p, s, edge);
     else
