@@ -330,7 +330,7 @@ static int field_match(uint8_t fl, unsigned fields)
     return !fields || (fl & fields & 7) || ((fields & SX_F_DESC) && (fl >> SX_TF_SHIFT));
 }
 
-static float posting_score(const sx_index_t *ix, uint32_t doc, uint8_t fl, float widf, double avgdl)
+static inline float posting_score(const sx_index_t *ix, uint32_t doc, uint8_t fl, float widf, double avgdl)
 {
     double f = 0;
     if (fl & SX_F_TITLE)
