@@ -7,6 +7,9 @@
  * p99 of the last FRESH_RING applies and the newest one) as gauges, so
  * /metrics shows rentezy_plugin_search_<name>{worker="N"}.
  *
+ * The freshness samples restart when the worker becomes ready: the replay's
+ * events are as old as the history, and would hide the live lag.
+ *
  * Readiness.  A new worker replays the compacted history before its index
  * is complete; /readyz answers 503 naming the plugin until it is caught
  * up.  The bus gives no "caught up" signal, so a worker counts as caught up
@@ -87,6 +90,7 @@ static void tick(void *udata)
     }
     if (!g->ready && caught_up(now)) {
         g->ready = 1;
+        g->nlag = 0; /* from now on freshness is that of live events, not of the replay */
         H->ready_set(g->self, 1, NULL);
         H->log(g->self, RZ_LOG_INFO, "search index caught up: %llu listings after %lld ms",
                (unsigned long long)listings, (long long)(now - g->started_ms));
