@@ -31,6 +31,21 @@ static double now_s(void)
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* The clock of the build and one-client timings: wall time, or with
+ * SB_CPU=1 the thread's CPU time, which on a machine shared with other
+ * work leaves out the time the thread waited for a core. */
+static int cpu_clock = -1;
+static double clock_s(void)
+{
+    if (cpu_clock < 0)
+        cpu_clock = getenv("SB_CPU") && getenv("SB_CPU")[0] == '1';
+    if (!cpu_clock)
+        return now_s();
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
 static const char *qs_get(void *ctx, const char *name)
 {
     static __thread char buf[8][2048];
@@ -174,18 +189,18 @@ static void build(sx_index_t *ix, gen_t *g, uint64_t n, double *secs)
     double t = 0;
     for (uint64_t i = 0; i < n; i++) {
         gen_listing(g, i, &gl);
-        double t0 = now_s();
+        double t0 = clock_s();
         if (sx_index_put(ix, &gl.in) != SX_OK) {
             fprintf(stderr, "searchbench: put %llu failed\n", (unsigned long long)i);
             exit(1);
         }
         for (int k = 0; k < gl.nb; k++)
             sx_index_booking(ix, gl.b[k].id, gl.in.id, 1, 1, gl.b[k].start, gl.b[k].end);
-        t += now_s() - t0;
+        t += clock_s() - t0;
     }
-    double t0 = now_s();
+    double t0 = clock_s();
     sx_index_prepare(ix);
-    *secs = t + now_s() - t0;
+    *secs = t + clock_s() - t0;
 }
 
 static void run_size(const opts_t *o, gen_t *g, uint64_t n, sized_t *res)
@@ -196,6 +211,27 @@ static void run_size(const opts_t *o, gen_t *g, uint64_t n, sized_t *res)
     build(ix, g, n, &res->build_s);
     res->build_rate = n / res->build_s;
     res->mem_per = (double)(sx_mem_used() - m0) / n;
+    if (getenv("SB_ONE")) { /* one query, again and again: for perf */
+        sx_query_t q1;
+        const char *field;
+        char msg[256];
+        if (sx_params_parse(&q1, qs_get, (void *)getenv("SB_ONE"), &field, msg, sizeof(msg)) < 0) {
+            fprintf(stderr, "searchbench: SB_ONE refused (%s: %s)\n", field, msg);
+            exit(1);
+        }
+        sx_searcher_t *s1 = sx_searcher_new();
+        sx_result_t *r1 = malloc(sizeof(*r1));
+        double best = 1e9, t1 = clock_s();
+        int reps = getenv("SB_REPS") ? atoi(getenv("SB_REPS")) : 50;
+        for (int i = 0; i < reps; i++) {
+            double t0 = clock_s();
+            sx_search(ix, s1, &q1, r1);
+            best = fmin(best, clock_s() - t0);
+        }
+        fprintf(stderr, "one: %llu hits, best %.3f ms, mean %.3f ms (build %.0f listings/s)\n",
+                (unsigned long long)r1->total, best * 1e3, (clock_s() - t1) * 1e3 / reps, res->build_rate);
+        exit(0);
+    }
     int nq = n >= 1000000 ? o->big_queries : o->queries;
     sx_query_t *qs = make_queries(g, nq);
     sx_searcher_t *s = sx_searcher_new();
@@ -204,11 +240,29 @@ static void run_size(const opts_t *o, gen_t *g, uint64_t n, sized_t *res)
     for (int i = 0; i < nq && i < 100; i++) /* warm the caches */
         sx_search(ix, s, &qs[i], r);
     for (int i = 0; i < nq; i++) {
-        double t0 = now_s();
+        double t0 = clock_s();
         sx_search(ix, s, &qs[i], r);
-        lat[i] = (now_s() - t0) * 1e3;
+        lat[i] = (clock_s() - t0) * 1e3;
         sum += lat[i];
         tot += (double)r->total;
+    }
+    if (getenv("SB_DIGEST")) { /* what the queries answer, to compare two builds of the core */
+        uint64_t all = 0;
+        for (int i = 0; i < nq; i++) {
+            sx_search(ix, s, &qs[i], r);
+            uint64_t h = sx_hash(&r->total, sizeof(r->total)) ^ sx_hash(r->f_type, sizeof(r->f_type)) * 3 ^
+                         sx_hash(r->f_bedrooms, sizeof(r->f_bedrooms)) * 5 ^
+                         sx_hash(r->f_amen, sizeof(r->f_amen)) * 7 ^ sx_hash(r->f_price, sizeof(r->f_price)) * 11;
+            for (int k = 0; k < r->nhits; k++) {
+                const char *id = sx_lstr(&ix->l[ix->listing[r->hits[k].doc]], SX_L_ID);
+                h = h * 31 + sx_hash(id, strlen(id));
+            }
+            if (getenv("SB_DIGEST")[0] == 'v')
+                fprintf(stderr, "digest %d %016llx\n", i, (unsigned long long)h);
+            all = all * 1099511628211ull + h;
+        }
+        fprintf(stderr, "digest of %d queries at %llu: %016llx\n", nq, (unsigned long long)n,
+                (unsigned long long)all);
     }
     if (getenv("SB_SLOW")) { /* the slowest queries, to see what costs */
         for (int k = 0; k < 8; k++) {
@@ -596,8 +650,10 @@ static int cmd_bench(int argc, char **argv)
         perror(o.out);
         return 1;
     }
+    clock_s();
     fprintf(js, "{\"bench\":\"search\",\"data\":\"Data from Inside Airbnb (insideairbnb.com), licensed CC BY 4.0; "
-                "scaled and varied for RentEzy\",\"threads\":%d,\"sizes\":[", o.threads);
+                "scaled and varied for RentEzy\",\"threads\":%d,\"clock\":\"%s\",\"sizes\":[", o.threads,
+            cpu_clock ? "thread cpu" : "wall");
     printf("%-12s %10s %12s %10s %9s %9s %10s %s\n", "index", "listings", "build/s", "B/listing",
            "p50 ms", "p99 ms", "queries/s", "(1 client; saturation with threads)");
     sized_t ref = {0};

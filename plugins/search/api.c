@@ -144,6 +144,7 @@ void h_stats(rz_req_t *req, void *udata)
          * the last event applied was recent when it was applied. */
         int64_t last_lag = n ? g->lag[(g->nlag - 1) % FRESH_RING] : 0;
         cJSON_AddBoolToObject(ev, "caught_up", g->bus && (n == 0 || last_lag < 1000));
+        cJSON_AddBoolToObject(ev, "ready", g->ready || !g->timer); /* what /readyz says of us */
         if (g->last_event_ms)
             cJSON_AddNumberToObject(ev, "last_event_ms", (double)g->last_event_ms);
     }

@@ -97,6 +97,7 @@ static cJSON *hit_json(const sx_index_t *ix, const sx_result_t *r, const sx_hit_
 {
     uint32_t d = h->doc;
     const sx_listing_t *l = &ix->l[ix->listing[d]];
+    const sx_drow_t *row = &ix->row[d];
     char snip[1024];
     cJSON *o = cJSON_CreateObject(), *a;
     if (!o)
@@ -109,8 +110,8 @@ static cJSON *hit_json(const sx_index_t *ix, const sx_result_t *r, const sx_hit_
         sx_snippet(ix, r, sx_lstr(l, SX_L_DESC), 200, snip, sizeof(snip));
         cJSON_AddStringToObject(o, "snippet", snip);
     }
-    if (ix->type[d] != 255)
-        cJSON_AddStringToObject(o, "property_type", sx_type_names[ix->type[d]]);
+    if (row->type != 255)
+        cJSON_AddStringToObject(o, "property_type", sx_type_names[row->type]);
     else
         cJSON_AddNullToObject(o, "property_type");
     cJSON_AddStringToObject(o, "city", sx_lstr(l, SX_L_CITY));
@@ -118,20 +119,20 @@ static cJSON *hit_json(const sx_index_t *ix, const sx_result_t *r, const sx_hit_
     cJSON_AddStringToObject(o, "country", sx_lstr(l, SX_L_COUNTRY));
     cJSON *loc = cJSON_AddObjectToObject(o, "location");
     if (loc) {
-        cJSON_AddNumberToObject(loc, "lat", ix->lat6[d] / 1e6);
-        cJSON_AddNumberToObject(loc, "lon", ix->lon6[d] / 1e6);
+        cJSON_AddNumberToObject(loc, "lat", row->lat6 / 1e6);
+        cJSON_AddNumberToObject(loc, "lon", row->lon6 / 1e6);
     }
-    if (ix->bedrooms[d] != 255)
-        cJSON_AddNumberToObject(o, "bedrooms", ix->bedrooms[d]);
-    if (ix->bath2[d] != 255)
-        cJSON_AddNumberToObject(o, "bathrooms", ix->bath2[d] / 2.0);
-    if (ix->guests[d] != 255)
-        cJSON_AddNumberToObject(o, "max_guests", ix->guests[d]);
+    if (row->bedrooms != 255)
+        cJSON_AddNumberToObject(o, "bedrooms", row->bedrooms);
+    if (row->bath2 != 255)
+        cJSON_AddNumberToObject(o, "bathrooms", row->bath2 / 2.0);
+    if (row->guests != 255)
+        cJSON_AddNumberToObject(o, "max_guests", row->guests);
     cJSON_AddItemToObject(o, "nightly_price", money(ix->nightly[d], sx_lstr(l, SX_L_NCUR)));
     cJSON_AddItemToObject(o, "monthly_rent", money(ix->monthly[d], sx_lstr(l, SX_L_MCUR)));
-    cJSON_AddBoolToObject(o, "instant_book", (ix->flags[d] & SX_DOC_INSTANT) != 0);
+    cJSON_AddBoolToObject(o, "instant_book", (row->flags & SX_DOC_INSTANT) != 0);
     if ((a = cJSON_AddArrayToObject(o, "amenities")))
-        for (uint32_t m = ix->amen[d]; m; m &= m - 1)
+        for (uint32_t m = row->amen; m; m &= m - 1)
             cJSON_AddItemToArray(a, cJSON_CreateString(sx_amenity_names[__builtin_ctz(m)]));
     if (text)
         cJSON_AddNumberToObject(o, "score", (double)(int64_t)(h->score * 1000) / 1000);
@@ -249,6 +250,13 @@ static cJSON *m_stats(void *b)
     return o;
 }
 
+static void m_figures(void *b, uint64_t *listings, uint64_t *bytes)
+{
+    mem_t *m = b;
+    *listings = m->ix->nlive;
+    *bytes = sx_mem_used();
+}
+
 const search_backend_t search_backend_memory = {
     .name = "memory",
     .open = m_open,
@@ -259,4 +267,5 @@ const search_backend_t search_backend_memory = {
     .search = m_search,
     .suggest = m_suggest,
     .stats = m_stats,
+    .figures = m_figures,
 };

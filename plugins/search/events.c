@@ -164,6 +164,7 @@ static void finish(rz_event_t *ev, int rc)
     search_t *g = &search_g;
     if (rc == SX_OK || rc == SX_STALE) {
         int64_t now = H->now_ms(), t = H->event_time_ms(ev);
+        g->last_apply_ms = now;
         if (rc == SX_OK) {
             g->applied++;
             g->lag[g->nlag++ % FRESH_RING] = now > t ? now - t : 0;

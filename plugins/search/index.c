@@ -30,11 +30,12 @@ void sx_index_free(sx_index_t *ix)
     sx_free(ix->aterms);
     sx_fuzzy_free(&ix->fuzzy);
     sx_cells_free(&ix->cells);
-    void *docarrays[] = {ix->listing, ix->lat6, ix->lon6, ix->nightly, ix->monthly, ix->listed,
-                         ix->tie, ix->amen, ix->desclen, ix->bedrooms, ix->bath2, ix->guests,
-                         ix->type, ix->flags};
+    void *docarrays[] = {ix->row, ix->listing, ix->nightly, ix->monthly, ix->listed, ix->tie,
+                         ix->desclen, ix->dr};
     for (size_t i = 0; i < sizeof(docarrays) / sizeof(docarrays[0]); i++)
         sx_free(docarrays[i]);
+    for (int i = 0; i < SX_VB_N; i++)
+        sx_free(ix->vb[i]);
     for (uint32_t i = 0; i < ix->nl; i++) {
         sx_free(ix->l[i].blob);
         sx_free(ix->l[i].ranges);
@@ -159,8 +160,51 @@ static int place_count(sx_index_t *ix, const char *name, uint8_t kind, int delta
 
 /* ---- docs ------------------------------------------------------------------- */
 
+static inline void vb_set(sx_index_t *ix, int v, uint32_t doc) { ix->vb[v][doc >> 6] |= 1ull << (doc & 63); }
+static inline void vb_clear(sx_index_t *ix, int v, uint32_t doc) { ix->vb[v][doc >> 6] &= ~(1ull << (doc & 63)); }
+
+/* Room in every value bitset for doccap docs. */
+static int grow_bits(sx_index_t *ix, uint32_t doccap)
+{
+    uint32_t words = doccap / 64 + 1;
+    if (words <= ix->vbwords)
+        return 0;
+    for (int i = 0; i < SX_VB_N; i++) {
+        uint64_t *b = sx_realloc(ix->vb[i], (size_t)words * 8);
+        if (!b)
+            return SX_ENOMEM; /* those grown so far are zeroed again next time */
+        memset(b + ix->vbwords, 0, (size_t)(words - ix->vbwords) * 8);
+        ix->vb[i] = b;
+    }
+    ix->vbwords = words;
+    return 0;
+}
+
+/* Set the value bits of a live doc from its row. */
+static void vb_fill(sx_index_t *ix, uint32_t doc)
+{
+    const sx_drow_t *r = &ix->row[doc];
+    vb_set(ix, SX_VB_LIVE, doc);
+    if (r->flags & SX_DOC_INSTANT)
+        vb_set(ix, SX_VB_INSTANT, doc);
+    if (r->nr)
+        vb_set(ix, SX_VB_RANGES, doc);
+    if (r->type != 255)
+        vb_set(ix, SX_VB_TYPE + r->type, doc);
+    if (r->bedrooms != 255)
+        vb_set(ix, SX_VB_BED + (r->bedrooms < SX_BED_VALUES ? r->bedrooms : SX_BED_VALUES - 1), doc);
+    for (uint32_t m = r->amen; m; m &= m - 1)
+        vb_set(ix, SX_VB_AMEN + __builtin_ctz(m), doc);
+    if (r->pbn != SX_NO_BUCKET)
+        vb_set(ix, SX_VB_PBN + r->pbn, doc);
+    if (r->pbm != SX_NO_BUCKET)
+        vb_set(ix, SX_VB_PBM + r->pbm, doc);
+}
+
 static int grow_docs(sx_index_t *ix)
 {
+    if (grow_bits(ix, ix->doccap) < 0)
+        return SX_ENOMEM;
     if (ix->ndocs < ix->doccap)
         return 0;
     uint32_t need = ix->ndocs + 1, cap = ix->doccap, c;
@@ -168,18 +212,85 @@ static int grow_docs(sx_index_t *ix)
     c = cap;                                                                \
     if (sx_grow(&ix->a, &c, need, sizeof(*ix->a)) < 0)                      \
         return SX_ENOMEM;
-    G(listing) G(lat6) G(lon6) G(nightly) G(monthly) G(listed) G(tie) G(amen) G(desclen)
-    G(bedrooms) G(bath2) G(guests) G(type) G(flags)
+    G(row) G(listing) G(nightly) G(monthly) G(listed) G(tie) G(desclen)
 #undef G
     ix->doccap = c; /* every array grew by the same rule */
+    return grow_bits(ix, c);
+}
+
+/* ---- taken nights of docs ------------------------------------------------- */
+
+/* Drop the stale copies: every live doc's ranges move to a fresh array. */
+static int dr_compact(sx_index_t *ix)
+{
+    uint32_t n = 0, cap = 0;
+    for (uint32_t d = 0; d < ix->ndocs; d++)
+        if ((ix->row[d].flags & SX_DOC_LIVE) && ix->row[d].nr != SX_NR_MANY)
+            n += ix->row[d].nr;
+    sx_span_t *dr = NULL;
+    if (sx_grow(&dr, &cap, n + 64, sizeof(*dr)) < 0)
+        return SX_ENOMEM;
+    n = 0;
+    for (uint32_t d = 0; d < ix->ndocs; d++) {
+        sx_drow_t *r = &ix->row[d];
+        if (!(r->flags & SX_DOC_LIVE) || r->nr == SX_NR_MANY)
+            continue;
+        memcpy(dr + n, ix->dr + r->roff, (size_t)r->nr * sizeof(*dr));
+        r->roff = n;
+        n += r->nr;
+    }
+    sx_free(ix->dr);
+    ix->dr = dr;
+    ix->ndr = n;
+    ix->drcap = cap;
+    ix->drdead = 0;
+    return 0;
+}
+
+/* Copy listing l's taken ranges next to its doc's row (and keep the row's
+ * SX_DOC_RANGES bit equal to "has taken dates"). */
+static int doc_ranges_set(sx_index_t *ix, uint32_t doc, const sx_listing_t *l)
+{
+    sx_drow_t *r = &ix->row[doc];
+    if (r->nr != SX_NR_MANY)
+        ix->drdead += r->nr;
+    r->nr = 0;
+    r->roff = 0;
+    if (!l->nranges) {
+        r->flags &= (uint8_t)~SX_DOC_RANGES;
+        vb_clear(ix, SX_VB_RANGES, doc);
+        return 0;
+    }
+    r->flags |= SX_DOC_RANGES;
+    vb_set(ix, SX_VB_RANGES, doc);
+    if (l->nranges >= SX_NR_MANY) {
+        r->nr = SX_NR_MANY;
+        return 0;
+    }
+    if (ix->drdead > 4096 && ix->drdead > ix->ndr / 2 && dr_compact(ix) < 0)
+        return SX_ENOMEM;
+    if (sx_grow(&ix->dr, &ix->drcap, ix->ndr + l->nranges, sizeof(*ix->dr)) < 0) {
+        r->nr = SX_NR_MANY; /* still right: queries read the listing's ranges */
+        return SX_ENOMEM;
+    }
+    for (uint32_t i = 0; i < l->nranges; i++)
+        ix->dr[ix->ndr + i] = (sx_span_t){l->ranges[i].start, l->ranges[i].end};
+    r->roff = ix->ndr;
+    r->nr = (uint8_t)l->nranges;
+    ix->ndr += l->nranges;
     return 0;
 }
 
 static void kill_doc(sx_index_t *ix, uint32_t doc)
 {
-    if (!(ix->flags[doc] & SX_DOC_LIVE))
+    sx_drow_t *r = &ix->row[doc];
+    if (!(r->flags & SX_DOC_LIVE))
         return;
-    ix->flags[doc] &= (uint8_t)~SX_DOC_LIVE;
+    r->flags &= (uint8_t)~SX_DOC_LIVE;
+    vb_clear(ix, SX_VB_LIVE, doc);
+    if (r->nr != SX_NR_MANY)
+        ix->drdead += r->nr;
+    r->nr = 0;
     ix->nlive--;
     ix->desclen_sum -= ix->desclen[doc];
     const sx_listing_t *l = &ix->l[ix->listing[doc]];
@@ -293,6 +404,9 @@ static int amenity(sx_index_t *ix, const char *name)
 
 static uint8_t small(int v) { return v < 0 ? 255 : v > 254 ? 254 : (uint8_t)v; }
 
+static uint32_t row_price(int64_t v) { return v <= 0 ? 0 : v >= SX_PRICE_BIG ? SX_PRICE_BIG : (uint32_t)v; }
+static uint8_t row_bucket(int64_t v) { return v > 0 ? (uint8_t)sx_price_bucket(v) : SX_NO_BUCKET; }
+
 static int add_doc(sx_index_t *ix, uint32_t slot, const sx_listing_in_t *in)
 {
     int rc;
@@ -325,20 +439,21 @@ static int add_doc(sx_index_t *ix, uint32_t slot, const sx_listing_in_t *in)
         goto nomem;
     int type = in->type ? sx_type_code(in->type) : -1;
     ix->listing[doc] = slot;
-    ix->lat6[doc] = (int32_t)lround(in->lat * 1e6);
-    ix->lon6[doc] = (int32_t)lround(in->lon * 1e6);
     ix->nightly[doc] = in->nightly;
     ix->monthly[doc] = in->monthly;
     ix->listed[doc] = in->listed_at;
     ix->tie[doc] = sx_hash(in->id, strlen(in->id));
-    ix->amen[doc] = amen;
     ix->desclen[doc] = (uint16_t)(a.ntok > 65535 ? 65535 : a.ntok);
-    ix->bedrooms[doc] = small(in->bedrooms);
-    ix->bath2[doc] = small(in->bathrooms_x2);
-    ix->guests[doc] = small(in->max_guests);
-    ix->type[doc] = type < 0 ? 255 : (uint8_t)type;
-    ix->flags[doc] = (uint8_t)(SX_DOC_LIVE | (in->instant_book ? SX_DOC_INSTANT : 0) |
-                               (ix->l[slot].nranges ? SX_DOC_RANGES : 0));
+    ix->row[doc] = (sx_drow_t){
+        .lat6 = (int32_t)lround(in->lat * 1e6), .lon6 = (int32_t)lround(in->lon * 1e6),
+        .amen = amen, .pn = row_price(in->nightly), .pm = row_price(in->monthly),
+        .flags = (uint8_t)(SX_DOC_LIVE | (in->instant_book ? SX_DOC_INSTANT : 0)),
+        .type = type < 0 ? 255 : (uint8_t)type, .bedrooms = small(in->bedrooms),
+        .bath2 = small(in->bathrooms_x2), .guests = small(in->max_guests),
+        .pbn = row_bucket(in->nightly), .pbm = row_bucket(in->monthly)};
+    if (doc_ranges_set(ix, doc, &ix->l[slot]) < 0)
+        ix->row[doc].nr = SX_NR_MANY; /* out of memory: the listing's ranges still answer */
+    vb_fill(ix, doc);
     ix->ndocs++;
     ix->nlive++;
     ix->desclen_sum += ix->desclen[doc];
@@ -352,9 +467,8 @@ nomem:
         ix->seen[ix->dterms[i].term] = 0;
     /* some postings may name this doc already: burn its id as a dead doc so
      * the next one stays greater, as postings need */
-    memset(&ix->lat6[doc], 0, sizeof(ix->lat6[doc]));
+    memset(&ix->row[doc], 0, sizeof(ix->row[doc]));
     ix->listing[doc] = slot;
-    ix->flags[doc] = 0;
     ix->desclen[doc] = 0;
     ix->ndocs++;
     return SX_ENOMEM;
@@ -405,16 +519,11 @@ int sx_index_remove(sx_index_t *ix, const char *id, int64_t version)
     return SX_OK;
 }
 
-/* Keep the doc's SX_DOC_RANGES bit equal to "its listing has taken dates",
- * so queries with dates look at the ranges of those listings only. */
-static void sync_ranges_flag(sx_index_t *ix, const sx_listing_t *l)
+/* The listing's taken dates changed: refresh its doc's copy. */
+static void sync_ranges(sx_index_t *ix, const sx_listing_t *l)
 {
-    if (l->doc == SX_NONE)
-        return;
-    if (l->nranges)
-        ix->flags[l->doc] |= SX_DOC_RANGES;
-    else
-        ix->flags[l->doc] &= (uint8_t)~SX_DOC_RANGES;
+    if (l->doc != SX_NONE)
+        doc_ranges_set(ix, l->doc, l); /* out of memory: SX_NR_MANY, still right */
 }
 
 /* ---- bookings ------------------------------------------------------------ */
@@ -447,7 +556,7 @@ int sx_index_booking(sx_index_t *ix, const char *booking_id, const char *listing
     if (b->active && b->listing != SX_NONE) {
         sx_listing_t *old = &ix->l[b->listing];
         sx_ranges_remove_src(old->ranges, &old->nranges, h);
-        sync_ranges_flag(ix, old);
+        sync_ranges(ix, old);
     }
     b->version = version;
     b->active = 0;
@@ -461,7 +570,7 @@ int sx_index_booking(sx_index_t *ix, const char *booking_id, const char *listing
     sx_range_t r = {.start = ci, .end = co, .src = h};
     if (sx_ranges_insert(&l->ranges, &l->nranges, &l->rangecap, r) < 0)
         return SX_ENOMEM;
-    sync_ranges_flag(ix, l);
+    sync_ranges(ix, l);
     b->listing = slot;
     b->start = ci;
     b->end = co;
@@ -483,7 +592,7 @@ int sx_index_compact(sx_index_t *ix)
     sx_postings_t *np = NULL;
     uint32_t n = 0;
     for (uint32_t d = 0; d < ix->ndocs; d++)
-        remap[d] = (ix->flags[d] & SX_DOC_LIVE) ? n++ : SX_NONE;
+        remap[d] = (ix->row[d].flags & SX_DOC_LIVE) ? n++ : SX_NONE;
     /* postings: rewrite every list keeping live docs, renumbered (order kept);
      * all new lists first, so running out of memory leaves the index as it was */
     np = sx_calloc(ix->terms.n ? ix->terms.n : 1, sizeof(*np));
@@ -516,23 +625,20 @@ int sx_index_compact(sx_index_t *ix)
         uint32_t to = remap[d];
         if (to == SX_NONE)
             continue;
+        ix->row[to] = ix->row[d];
         ix->listing[to] = ix->listing[d];
-        ix->lat6[to] = ix->lat6[d];
-        ix->lon6[to] = ix->lon6[d];
         ix->nightly[to] = ix->nightly[d];
         ix->monthly[to] = ix->monthly[d];
         ix->listed[to] = ix->listed[d];
         ix->tie[to] = ix->tie[d];
-        ix->amen[to] = ix->amen[d];
         ix->desclen[to] = ix->desclen[d];
-        ix->bedrooms[to] = ix->bedrooms[d];
-        ix->bath2[to] = ix->bath2[d];
-        ix->guests[to] = ix->guests[d];
-        ix->type[to] = ix->type[d];
-        ix->flags[to] = ix->flags[d];
         ix->l[ix->listing[to]].doc = to;
     }
     ix->ndocs = n;
+    for (int v = 0; v < SX_VB_N; v++)
+        memset(ix->vb[v], 0, (size_t)ix->vbwords * 8);
+    for (uint32_t d = 0; d < n; d++)
+        vb_fill(ix, d);
     sx_free(remap);
     return 0;
 nomem:

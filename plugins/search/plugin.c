@@ -8,9 +8,11 @@
  * applies events, backend_memory.c holds the index (the core: sx.h).
  *
  * Configuration ([plugin.search]):
- *   backend   memory (the only one so far)
+ *   backend          memory (the only one so far)
+ *   ready_quiet_ms   a bus quiet this long means replay is over (health.c); 2000
  *
- * Routes: GET /v1/search, /v1/search/suggest, /v1/search/stats.
+ * Routes: GET /v1/search, /v1/search/suggest, /v1/search/stats; gauges in
+ * /metrics and readiness in /readyz (health.c).
  */
 #include "search.h"
 
@@ -59,6 +61,11 @@ static int search_init(rz_plugin_t *self, const rz_host_t *host, void **state)
                   "[plugin.search] backend: \"%s\" is not a backend; expected memory", backend);
         return RZ_EINVAL;
     }
+    if (host->config_int(self, "ready_quiet_ms", 2000, &search_g.quiet_ms) != RZ_OK ||
+        search_g.quiet_ms < 0 || search_g.quiet_ms > 600000) {
+        host->log(self, RZ_LOG_ERROR, "[plugin.search] ready_quiet_ms: expected 0 to 600000 (ms)");
+        return RZ_EINVAL;
+    }
     search_g.be = &search_backend_memory;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if ((rc = host->route(self, &routes[i])) != RZ_OK)
@@ -89,7 +96,14 @@ static int search_start(rz_plugin_t *self, void *state)
         return RZ_ENOMEM;
     }
     search_g.started_ms = H->now_ms();
-    return RZ_OK;
+    return health_start();
+}
+
+/* stop: the worker drains; the host frees what timers remain after this. */
+static void search_stop(rz_plugin_t *self, void *state)
+{
+    (void)self, (void)state;
+    health_stop();
 }
 
 static void search_destroy(rz_plugin_t *self, void *state)
@@ -105,4 +119,4 @@ static const char *const search_requires[] = {"cap:bus", NULL};
 RZ_PLUGIN_DEFINE(.name = "search", .version = "1.0.0",
                  .description = "In-memory listing search fed by property and booking events",
                  .requires = search_requires, .init = search_init, .start = search_start,
-                 .destroy = search_destroy)
+                 .stop = search_stop, .destroy = search_destroy)

@@ -24,7 +24,7 @@ int sx_postings_add(sx_postings_t *p, uint32_t doc, uint8_t flags)
     } else {
         gap = doc - p->last_doc;
     }
-    if (sx_grow(&p->buf, &p->cap, p->len + 6, 1) < 0)
+    if (p->len + 6 > p->cap && sx_grow(&p->buf, &p->cap, p->len + 6, 1) < 0)
         return SX_ENOMEM;
     while (gap >= 0x80) {
         p->buf[p->len++] = (uint8_t)(gap | 0x80);

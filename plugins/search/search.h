@@ -28,6 +28,7 @@ typedef struct search_backend {
     cJSON *(*search)(void *b, const sx_query_t *q);
     cJSON *(*suggest)(void *b, const char *q, int limit);
     cJSON *(*stats)(void *b);               /* listings, memory, ... */
+    void (*figures)(void *b, uint64_t *listings, uint64_t *bytes); /* for /metrics */
 } search_backend_t;
 
 extern const search_backend_t search_backend_memory;
@@ -46,6 +47,11 @@ typedef struct search {
     int64_t last_event_ms, last_apply_ms, started_ms;
     int64_t lag[FRESH_RING];
     uint32_t nlag;
+    /* health.c */
+    rz_timer_t *timer;
+    int ready, gauge_warned;
+    int64_t quiet_ms;           /* [plugin.search] ready_quiet_ms */
+    uint64_t applied_told;      /* events_applied_total so far */
 } search_t;
 
 extern search_t search_g;
@@ -55,6 +61,11 @@ extern search_t search_g;
 void h_search(rz_req_t *req, void *udata);
 void h_suggest(rz_req_t *req, void *udata);
 void h_stats(rz_req_t *req, void *udata);
+
+/* health.c: /metrics figures and /readyz (ABI 1.2) */
+int health_start(void);
+void health_stop(void);
+void health_freshness(int64_t *p99, int64_t *last);
 
 /* events.c */
 void on_property_event(rz_event_t *ev, void *udata);

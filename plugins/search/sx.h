@@ -214,6 +214,8 @@ void sx_ranges_remove_src(sx_range_t *r, uint32_t *n, uint64_t src);
 
 #define SX_NTYPES 12
 #define SX_NAMENITIES 26
+#define SX_PRICE_BUCKETS 24 /* price facet: 1-2-5 steps, see sx_price_bucket_min */
+#define SX_BED_VALUES 6      /* bedrooms facet: 0, 1, 2, 3, 4, 5+ */
 extern const char *const sx_type_names[SX_NTYPES];
 extern const char *const sx_amenity_names[SX_NAMENITIES];
 int sx_type_code(const char *s);     /* index in sx_type_names, or -1 */
@@ -257,20 +259,60 @@ static inline const char *sx_lstr(const sx_listing_t *l, int f) { return l->blob
 #define SX_DOC_LIVE 1u
 #define SX_DOC_INSTANT 2u
 #define SX_DOC_RANGES 4u  /* the listing has taken dates: check them */
+#define SX_PRICE_BIG UINT32_MAX /* the price does not fit a row: read ix->nightly/monthly */
+#define SX_NR_MANY 255    /* more taken ranges than a row counts: read the listing's */
+#define SX_NO_BUCKET 255
+/* The value bitsets: one per filter or facet value, bit d for doc d. */
+enum {
+    SX_VB_LIVE = 0,
+    SX_VB_INSTANT,
+    SX_VB_RANGES,                             /* has taken nights */
+    SX_VB_TYPE,                               /* + type code */
+    SX_VB_BED = SX_VB_TYPE + SX_NTYPES,       /* + min(bedrooms, 5) */
+    SX_VB_AMEN = SX_VB_BED + SX_BED_VALUES,   /* + amenity code */
+    SX_VB_PBN = SX_VB_AMEN + SX_NAMENITIES,   /* + nightly price bucket */
+    SX_VB_PBM = SX_VB_PBN + SX_PRICE_BUCKETS, /* + monthly price bucket */
+    SX_VB_N = SX_VB_PBM + SX_PRICE_BUCKETS
+};
+/* A doc's filter attributes side by side, so the candidate pass of a query
+ * reads one 32-byte row a doc rather than a cache line from each of a dozen
+ * arrays (at a million docs every one of those is a miss). */
+typedef struct sx_drow {
+    int32_t lat6, lon6;       /* microdegrees */
+    uint32_t amen;            /* amenity code bits */
+    uint32_t pn, pm;          /* nightly and monthly price, minor units; 0 none, or SX_PRICE_BIG */
+    uint32_t roff;            /* taken nights: ix->dr[roff, roff + nr) */
+    uint8_t flags;            /* SX_DOC_* */
+    uint8_t type, bedrooms, bath2, guests; /* 255 = unknown/none */
+    uint8_t pbn, pbm;         /* price facet bucket of pn, pm; SX_NO_BUCKET without a price */
+    uint8_t nr;               /* ranges in dr, or SX_NR_MANY */
+} sx_drow_t;
+typedef struct sx_span {
+    int32_t start, end;       /* nights [start, end) */
+} sx_span_t;
 typedef struct sx_index {
     sx_termdict_t terms;
     sx_fuzzy_t fuzzy;
     sx_cells_t cells;
-    /* docs: structure of arrays, indexed by doc id */
+    /* docs: rows for the filters, and arrays for the rest, indexed by doc id */
     uint32_t ndocs, doccap, nlive;
+    sx_drow_t *row;
     uint32_t *listing;        /* doc -> listing slot */
-    int32_t *lat6, *lon6;     /* microdegrees */
     int64_t *nightly, *monthly, *listed;
     uint64_t *tie;            /* hash of the listing id: the stable tie-break */
-    uint32_t *amen;           /* amenity code bits */
     uint16_t *desclen;        /* description tokens (BM25 length norm) */
-    uint8_t *bedrooms, *bath2, *guests, *type, *flags; /* 255 = unknown/none */
     uint64_t desclen_sum;     /* over live docs */
+    /* taken nights of live docs, copied from their listing's ranges so a
+     * query with dates reads them next to the row; rewritten (appended) on
+     * every change, the stale copies (drdead) dropped now and then */
+    sx_span_t *dr;
+    uint32_t ndr, drcap, drdead;
+    /* value bitsets (SX_VB_*) of vbwords words each: a query matching much
+     * of the index filters and counts its facets a 64-doc word at a time.
+     * Only LIVE and RANGES are cleared when a doc dies or changes; queries
+     * AND with LIVE first. */
+    uint64_t *vb[SX_VB_N];
+    uint32_t vbwords;
     /* listings */
     sx_listing_t *l;
     uint32_t nl, lcap;
@@ -353,7 +395,6 @@ typedef struct sx_query {
 void sx_query_init(sx_query_t *q);
 uint32_t sx_query_hash(const sx_query_t *q); /* everything but limit and cursor */
 
-#define SX_PRICE_BUCKETS 24
 typedef struct sx_hit {
     uint32_t doc;
     float score;
@@ -368,7 +409,7 @@ typedef struct sx_result {
     int has_next;
     sx_cursor_t next;
     uint32_t f_type[SX_NTYPES];
-    uint32_t f_bedrooms[6];         /* 0, 1, 2, 3, 4, 5+ */
+    uint32_t f_bedrooms[SX_BED_VALUES]; /* 0, 1, 2, 3, 4, 5+ */
     uint32_t f_amen[SX_NAMENITIES];
     uint32_t f_price[SX_PRICE_BUCKETS]; /* 1-2-5 steps: see sx_price_bucket_min */
     /* the query's matched terms, for highlighting */
@@ -376,10 +417,15 @@ typedef struct sx_result {
     int nhterms;
 } sx_result_t;
 int64_t sx_price_bucket_min(int b); /* lower edge (minor units) of bucket b */
+int sx_price_bucket(int64_t p);     /* the bucket of price p > 0 */
 
 typedef struct sx_searcher sx_searcher_t; /* per-thread scratch */
 sx_searcher_t *sx_searcher_new(void);
 void sx_searcher_free(sx_searcher_t *s);
+/* Candidates above ndocs / ratio are filtered and counted on bitsets,
+ * fewer one by one (default 32; 0: always one by one, UINT32_MAX: on
+ * bitsets whenever it can).  Both give the same results; this is only a cost trade-off. */
+void sx_searcher_dense(sx_searcher_t *s, uint32_t ratio);
 int sx_search(const sx_index_t *ix, sx_searcher_t *s, const sx_query_t *q, sx_result_t *out);
 
 /* Parameters of GET /v1/search from a getter (params.c).  On error returns

@@ -12,8 +12,18 @@ PLUGINS="auth property search" rz_conf "$T/c" \
     "[auth]" "jwt_secret_file = $T/secret" \
     "[plugin.auth]" "jwt_secret_file = $T/secret" "opslimit = 1" "memlimit = 8KiB" \
     "[ratelimit]" "auth = off" \
-    "[plugin.property]" "media_dir = $T/media"
+    "[plugin.property]" "media_dir = $T/media" \
+    "[plugin.search]" "ready_quiet_ms = 5000"
 rz_start "$T/c" || exit 1
+
+# ---- readiness: not ready until the index has caught up (ABI 1.2) -------------------
+# A new worker replays the history first; with ready_quiet_ms = 5000 a quiet
+# bus counts as caught up only after five seconds, so the start is visible.
+expect_eq "/readyz is 503 while the index replays" "$(status GET "$BASE/readyz")" 503
+check "/readyz names the search index and why" \
+    jq -e '[.plugins[] | select(.plugin == "search" and (.reason | test("replaying")))] | length > 0' "$T/body"
+ready=0; for _ in $(seq 1 200); do [ "$(status GET "$BASE/readyz")" = 200 ] && { ready=1; break; }; sleep 0.1; done
+expect_eq "/readyz is 200 once caught up" "$ready" 1
 
 S="$BASE/v1/search"
 field_is() { # NAME QUERY FIELD: 400 with error.field == FIELD
@@ -37,6 +47,13 @@ expect_eq "suggest answers 200" "$(status GET "$S/suggest?q=ber")" 200
 expect_eq "stats answers 200" "$(status GET "$S/stats")" 200
 check "stats name the backend and the memory" jq -e '.backend == "memory" and .memory_bytes > 0 and (.listings_indexed | type == "number")' "$T/body"
 check "the three routes are in /openapi.json" bash -c "curl -s '$BASE/openapi.json' | jq -e '.paths | has(\"/v1/search\") and has(\"/v1/search/suggest\") and has(\"/v1/search/stats\")'"
+
+# ---- /metrics: listings indexed, memory and freshness per worker (ABI 1.2) -----------
+curl -s "$BASE/metrics" > "$T/m"
+check "/metrics shows the listings indexed" grep -qE '^rentezy_plugin_search_listings_indexed\{worker="[0-9]+"\} [0-9]+$' "$T/m"
+check "/metrics shows the index memory" grep -qE '^rentezy_plugin_search_memory_bytes\{worker="[0-9]+"\} [1-9][0-9]*$' "$T/m"
+check "/metrics shows the freshness lag" grep -qE '^rentezy_plugin_search_freshness_lag_p99_ms\{worker="[0-9]+"\} [0-9]' "$T/m"
+check "gauges are typed" grep -qx '# TYPE rentezy_plugin_search_listings_indexed gauge' "$T/m"
 
 # ---- bad input: 400 naming the parameter -------------------------------------------
 field_is "malformed lat" "lat=abc&lon=1" lat
@@ -103,4 +120,6 @@ for _ in $(seq 1 50); do found "q=$WORD" || break; sleep 0.1; done
 check "a deleted listing leaves the results" bash -c "! curl -s '$S?q=$WORD' | jq -e '.total > 0'"
 check "stats count the events applied" bash -c "curl -s '$S/stats' | jq -e '.events.applied >= 3 and .listings_indexed >= 0'"
 echo "info freshness (event time -> searchable): $(curl -s "$S/stats" | jq -c .events.freshness_ms)"
+sleep 0.6 # a health tick
+check "/metrics counts the events applied" sh -c "curl -s '$BASE/metrics' | grep -qE '^rentezy_plugin_search_events_applied_total\{worker=\"[0-9]+\"\} [1-9]'"
 finish

@@ -153,6 +153,8 @@ END_TEST
 
 START_TEST(test_geo_radius_bbox_polygon_and_distance_sort)
 {
+    ck_assert_str_eq(run("facets=type,price"), ""); /* an empty index answers too */
+    ck_assert_str_eq(run("lat=53.3498&lon=-6.2603&radius_km=2"), "");
     add(base("near", "Flat", 53.3498, -6.2603));
     add(base("mid", "Flat", 53.3600, -6.2603));  /* about 1.1 km north */
     add(base("far", "Flat", 53.2000, -6.2603));  /* about 17 km */
@@ -387,6 +389,180 @@ START_TEST(test_suggest_places_then_titles)
 }
 END_TEST
 
+/* The circle test skips the haversine for docs surely inside or outside:
+ * around the edge, at several latitudes and sizes, the result must be what
+ * the haversine alone decides, and the distance sort its order. */
+START_TEST(test_circle_agrees_with_haversine_at_the_edge)
+{
+    static const double lats[] = {0.0, 22.3, 53.35, -33.9, 76.0};
+    static const double radii[] = {0.7, 5.0, 60.0};
+    char id[32], raw[200];
+    uint64_t x = 12345;
+    for (size_t li = 0; li < sizeof(lats) / sizeof(lats[0]); li++) {
+        for (size_t ri = 0; ri < sizeof(radii) / sizeof(radii[0]); ri++) {
+            teardown();
+            setup();
+            double lat0 = lats[li], lon0 = 179.99, r = radii[ri]; /* across the antimeridian too */
+            double dlat = r / 111.195, dlon = dlat / cos(lat0 * M_PI / 180);
+            int inside = 0;
+            for (int i = 0; i < 600; i++) {
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                double u = (double)(x >> 11) / 9007199254740992.0;
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                double v = (double)(x >> 11) / 9007199254740992.0;
+                /* most on a thin ring around the edge */
+                double f = i % 3 ? 0.99 + 0.02 * u : 1.3 * u, ang = 2 * M_PI * v;
+                double la = lat0 + f * dlat * sin(ang), lo = lon0 + f * dlon * cos(ang);
+                if (lo > 180)
+                    lo -= 360;
+                snprintf(id, sizeof(id), "p%d", i);
+                sx_listing_in_t in = base(id, "Flat", la, lo);
+                add(in);
+                if (sx_haversine_km(lat0, lon0, round(la * 1e6) / 1e6, round(lo * 1e6) / 1e6) <= r)
+                    inside++;
+            }
+            snprintf(raw, sizeof(raw), "lat=%.6f&lon=%.6f&radius_km=%g&sort=distance&limit=100", lat0,
+                     lon0, r);
+            run(raw);
+            ck_assert_msg(res.total == (uint64_t)inside, "lat %g radius %g: %llu, haversine %d", lat0, r,
+                          (unsigned long long)res.total, inside);
+            for (int i = 1; i < res.nhits; i++)
+                ck_assert(res.hits[i - 1].distance_km <= res.hits[i].distance_km);
+            ck_assert(res.nhits == 0 || res.hits[res.nhits - 1].distance_km <= r);
+        }
+    }
+}
+END_TEST
+
+/* Taken dates are copied next to each doc's row: bookings coming and going
+ * by the thousand (the stale copies get dropped) and a listing with more
+ * ranges than a row counts must all still answer right. */
+START_TEST(test_availability_survives_booking_churn)
+{
+    char id[32], bk[64];
+    add(base("busy", "Flat", 53.34, -6.26));
+    for (int i = 0; i < 50; i++) {
+        snprintf(id, sizeof(id), "l%d", i);
+        add(base(id, "Flat", 53.34, -6.26));
+    }
+    int32_t d0;
+    sx_parse_date("2026-01-01", &d0);
+    for (int i = 0; i < 300; i++) { /* every other night of 600 */
+        snprintf(bk, sizeof(bk), "busy-%d", i);
+        ck_assert_int_eq(sx_index_booking(ix, bk, "busy", 1, 1, d0 + 2 * i, d0 + 2 * i + 1), SX_OK);
+    }
+    for (int round = 0; round < 40; round++) { /* each l<i> booked then freed: copies pile up */
+        for (int i = 0; i < 50; i++) {
+            snprintf(id, sizeof(id), "l%d", i);
+            snprintf(bk, sizeof(bk), "%s-%d", id, round);
+            ck_assert_int_eq(sx_index_booking(ix, bk, id, 1, 1, d0 + round, d0 + round + 3), SX_OK);
+            if (round < 39)
+                ck_assert_int_eq(sx_index_booking(ix, bk, id, 2, 0, 0, 0), SX_OK);
+        }
+    }
+    run("check_in=2026-01-03&check_out=2026-01-04&limit=100");
+    ck_assert_uint_eq(res.total, 50); /* night 2 is booked for busy only */
+    run("check_in=2026-01-02&check_out=2026-01-03&limit=100");
+    ck_assert_uint_eq(res.total, 51); /* night 1 is free everywhere */
+    /* nights 39-41 are held by every l<i>'s last booking; busy has the even ones */
+    ck_assert_str_eq(run("check_in=2026-02-11&check_out=2026-02-12"), "busy");
+    ck_assert_str_eq(run("check_in=2026-02-10&check_out=2026-02-11"), "");
+    run("check_in=2026-02-13&check_out=2026-02-14&limit=100");
+    ck_assert_uint_eq(res.total, 51);
+}
+END_TEST
+
+static uint32_t rnd(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*x >> 33);
+}
+#define RND() rnd(&x)
+
+/* A query gives the same answer whether its candidates are filtered and
+ * counted one by one or on the value bitsets (sx_searcher_dense). */
+START_TEST(test_bitset_pass_matches_one_by_one)
+{
+    static const char *const types[] = {"apartment", "house", "condo", "loft", NULL};
+    static const char *const am[] = {"wifi", "kitchen", "pool", "washer", "parking"};
+    static const char *const words[] = {"cosy", "garden", "harbour", "studio", "bright"};
+    char id[32], title[64], bk[48];
+    uint64_t x = 99;
+    int32_t d0;
+    sx_parse_date("2026-05-01", &d0);
+    for (int i = 0; i < 3000; i++) {
+        snprintf(id, sizeof(id), "d%d", i);
+        snprintf(title, sizeof(title), "%s %s flat", words[RND() % 5], words[RND() % 5]);
+        double la = 53.30 + (RND() % 10000) / 1e5, lo = -6.30 + (RND() % 10000) / 1e5;
+        sx_listing_in_t in = base(id, title, la, lo);
+        in.type = types[RND() % 5];
+        in.bedrooms = (int)(RND() % 9) - 1;
+        in.bathrooms_x2 = (int)(RND() % 6);
+        in.max_guests = (int)(RND() % 10);
+        in.nightly = RND() % 7 ? 2000 + RND() % 60000 : (RND() % 2 ? 0 : INT64_C(9000000000));
+        in.monthly = RND() % 3 ? 0 : 100000 + RND() % 900000;
+        in.monthly_cur = "EUR";
+        in.instant_book = RND() % 2;
+        in.amenities = am + RND() % 3;
+        in.namenities = RND() % 3;
+        in.listed_at = RND() % 500;
+        add(in);
+        for (int k = 0; k < (int)(RND() % 3); k++) {
+            snprintf(bk, sizeof(bk), "%s-%d", id, k);
+            int32_t st = d0 + (int32_t)(RND() % 30);
+            sx_index_booking(ix, bk, id, 1, 1, st, st + 2 + (int32_t)(RND() % 5));
+        }
+        if (RND() % 10 == 0) /* a newer version: a tombstone and a new doc */
+            in.version = 2, in.nightly = 5000, add(in);
+    }
+    static const char *const qs[] = {
+        "facets=type,bedrooms,amenities,price&limit=30",
+        "q=garden&facets=type,bedrooms,amenities,price&sort=newest",
+        "q=cosy+harb&type=house,loft&bedrooms_min=2&facets=type,bedrooms,price&sort=price_asc",
+        "price_min=10000&price_max=30000&facets=price,type&sort=price_desc&limit=50",
+        "price_period=monthly&price_min=300000&facets=price,bedrooms",
+        "price_max=3000&facets=price",
+        "price_min=8000000000&facets=price",
+        "lat=53.35&lon=-6.25&radius_km=2.5&facets=type,amenities&sort=distance&limit=40",
+        "lat=53.35&lon=-6.25&radius_km=2.5&q=flat&instant_book=true",
+        "bbox=53.31,-6.29,53.36,-6.24&amenities=wifi&guests=3&facets=bedrooms",
+        "polygon=53.31,-6.29;53.38,-6.29;53.38,-6.22&bathrooms_min=1&sort=newest",
+        "check_in=2026-05-10&check_out=2026-05-14&facets=type,bedrooms,amenities,price",
+        "check_in=2026-05-10&check_out=2026-05-14&q=bright&instant_book=false&sort=price_asc",
+        "bedrooms_min=5&facets=bedrooms", "bedrooms_min=7&facets=bedrooms",
+        "amenities=wifi,kitchen&facets=amenities&sort=newest&limit=100",
+    };
+    sx_result_t *one = malloc(sizeof(*one));
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        sx_searcher_dense(se, 0);
+        run(qs[i]);
+        *one = res;
+        sx_searcher_dense(se, UINT32_MAX);
+        run(qs[i]);
+        ck_assert_msg(res.total == one->total && res.nhits == one->nhits && res.has_next == one->has_next,
+                      "%s: total %llu / %llu", qs[i], (unsigned long long)res.total,
+                      (unsigned long long)one->total);
+        for (int k = 0; k < res.nhits; k++)
+            ck_assert_msg(res.hits[k].doc == one->hits[k].doc, "%s: hit %d", qs[i], k);
+        ck_assert_msg(memcmp(res.f_type, one->f_type, sizeof(res.f_type)) == 0 &&
+                          memcmp(res.f_bedrooms, one->f_bedrooms, sizeof(res.f_bedrooms)) == 0 &&
+                          memcmp(res.f_amen, one->f_amen, sizeof(res.f_amen)) == 0 &&
+                          memcmp(res.f_price, one->f_price, sizeof(res.f_price)) == 0,
+                      "%s: facets differ", qs[i]);
+        ck_assert_msg(res.total > 0 || strstr(qs[i], "8000000000") || strstr(qs[i], "bedrooms_min=7"),
+                      "%s: nothing to compare", qs[i]);
+    }
+    ck_assert_int_eq(sx_index_compact(ix), 0); /* and again after renumbering */
+    sx_searcher_dense(se, 0);
+    run(qs[0]);
+    *one = res;
+    sx_searcher_dense(se, UINT32_MAX);
+    run(qs[0]);
+    ck_assert(res.total == one->total && memcmp(res.f_price, one->f_price, sizeof(res.f_price)) == 0);
+    free(one);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("search_index");
@@ -406,6 +582,9 @@ int main(void)
     tcase_add_test(tc, test_parameters_are_refused_by_name);
     tcase_add_test(tc, test_snippet_highlights_and_escapes);
     tcase_add_test(tc, test_suggest_places_then_titles);
+    tcase_add_test(tc, test_circle_agrees_with_haversine_at_the_edge);
+    tcase_add_test(tc, test_availability_survives_booking_churn);
+    tcase_add_test(tc, test_bitset_pass_matches_one_by_one);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
