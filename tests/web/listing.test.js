@@ -1,5 +1,5 @@
 import { blankListing, fromListing, listingBody, listingPatch, move } from '../../web/src/lib/listing.js';
-import { leaseBody, leaseIdsFromNotifications } from '../../web/src/lib/lease.js';
+import { leaseBody } from '../../web/src/lib/lease.js';
 import { lastContiguous, mergeMessages } from '../../web/src/lib/chat.js';
 
 const api = {
@@ -49,12 +49,6 @@ describe('the lease form', () => {
     expect(leaseBody({ ...f, rent: '0', due_day: '29', end_date: '2026-12-01' }).errors).toEqual({
       monthly_rent: 'Enter the monthly rent, such as 1200', due_day: 'A day from 1 to 28', end_date: 'The end is after the start',
     });
-  });
-  it('finds lease ids in rent notifications only', () => {
-    expect(leaseIdsFromNotifications([
-      { type: 'rent.reminder_due', data: { lease_id: U1 } }, { type: 'rent.lease_accepted', data: { id: U2 } },
-      { type: 'booking.confirmed', data: { id: 'nope' } }, { type: 'rent.reminder_due', data: { lease_id: U1 } },
-    ])).toEqual([U1, U2]);
   });
 });
 

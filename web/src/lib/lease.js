@@ -1,4 +1,4 @@
-// Leases: the landlord's form -> POST /v1/leases, and the ids a person knows.
+// Leases: the landlord's form -> POST /v1/leases, and what is left to pay.
 import { parseMoney } from './money.js';
 
 export const blankLease = (tenant = '', property = '') => ({
@@ -35,18 +35,6 @@ export function leaseBody(f) {
   };
   if (f.end_date) body.end_date = f.end_date;
   return { body };
-}
-
-// Lease ids found in rent notifications' data.
-export function leaseIdsFromNotifications(items) {
-  const ids = [];
-  for (const n of items || []) {
-    if (!String(n.type || '').startsWith('rent.')) continue;
-    const d = n.data || {};
-    const id = d.lease_id || (n.type.startsWith('rent.lease') ? d.id : null);
-    if (UUID.test(id || '') && !ids.includes(id)) ids.push(id);
-  }
-  return ids;
 }
 
 // What is left to pay on each charge of a ledger.  The ledger's entries do

@@ -6,27 +6,23 @@ import { useEffect, useRef, useState } from 'react';
 import { api, fieldErrors } from '../api.js';
 import { idemKey } from './Hold.jsx';
 import { cardToken, TEST_CARDS } from '../lib/cards.js';
-import { blankLease, leaseBody, leaseIdsFromNotifications, openAmounts } from '../lib/lease.js';
+import { blankLease, leaseBody, openAmounts } from '../lib/lease.js';
 import { formatMoney } from '../lib/money.js';
 import { label } from '../lib/search.js';
 import { Field, FormError, Link, go } from '../ui.jsx';
 
-// The rent API has no list of a person's leases: the app remembers the ids
-// it has seen (created here, opened here, or named by a rent notification).
-const KEY = 'rentezy.leases';
-const known = () => { try { return JSON.parse(localStorage.getItem(KEY)) || []; } catch { return []; } };
-const remember = (id) => localStorage.setItem(KEY, JSON.stringify([id, ...known().filter((x) => x !== id)].slice(0, 50)));
-
+// The caller's leases, as tenant or landlord (GET /v1/leases), a page at a time.
 export default function LeasesPage({ me }) {
-  const [ids, setIds] = useState(known);
+  const [items, setItems] = useState(null);
+  const [next, setNext] = useState(null);
   const [open, setOpen] = useState('');
   const [err, setErr] = useState('');
-  useEffect(() => {
-    api('/v1/notifications?limit=50').then((r) => {
-      const found = leaseIdsFromNotifications(r.items);
-      setIds((cur) => [...cur, ...found.filter((x) => !cur.includes(x))]);
-    }, () => {});
-  }, []);
+  const [loadErr, setLoadErr] = useState('');
+  const load = (cursor) => api('/v1/leases?limit=20' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : '')).then((r) => {
+    setItems((cur) => (cursor && cur ? [...cur, ...r.items] : r.items));
+    setNext(r.next_cursor);
+  }, (e) => setLoadErr(e.message));
+  useEffect(() => { load(null); }, []);
   const submit = (e) => {
     e.preventDefault();
     const id = open.trim();
@@ -37,22 +33,19 @@ export default function LeasesPage({ me }) {
     <section>
       <h1>Leases</h1>
       {me.role === 'landlord' && <p>To offer a lease, open <Link to="/app/bookings">Bookings</Link> and choose “Offer a lease” next to a confirmed stay, or <Link to="/app/leases/new">start one here</Link>.</p>}
-      {ids.length === 0 ? <p>No leases yet.</p> : (
-        <ul>{ids.map((id) => <LeaseItem key={id} id={id} />)}</ul>
+      <FormError error={loadErr} />
+      {items === null ? <p>Loading…</p> : items.length === 0 ? <p>No leases yet.</p> : (
+        <ul className="leases">{items.map((l) => (
+          <li key={l.id}><Link to={`/app/leases/${l.id}`}>{`${formatMoney(l.monthly_rent)} a month from ${l.start_date} · ${label(l.status)}`}</Link></li>
+        ))}</ul>
       )}
+      {next && <button type="button" onClick={() => load(next)}>More leases</button>}
       <form onSubmit={submit} noValidate className="row">
         <Field label="Open a lease by its number" error={err}>{(p) => <input {...p} value={open} onChange={(e) => setOpen(e.target.value)} />}</Field>
         <button type="submit">Open</button>
       </form>
     </section>
   );
-}
-
-function LeaseItem({ id }) {
-  const [l, setL] = useState(null);
-  useEffect(() => { api('/v1/leases/' + id).then(setL, () => setL(false)); }, [id]);
-  if (l === false) return null;
-  return <li><Link to={`/app/leases/${id}`}>{l ? `${formatMoney(l.monthly_rent)} a month from ${l.start_date} · ${label(l.status)}` : 'Lease ' + id.slice(0, 8)}</Link></li>;
 }
 
 export function NewLeasePage({ query }) {
@@ -68,7 +61,6 @@ export function NewLeasePage({ query }) {
     setErr({}); setBusy(true);
     try {
       const l = await api('/v1/leases', { method: 'POST', body: r.body });
-      remember(l.id);
       go('/app/leases/' + l.id);
     } catch (ex) {
       setErr(fieldErrors(ex, ['tenant_id', 'property_id', 'monthly_rent', 'start_date', 'end_date', 'due_day', 'grace_days', 'reminder_days', 'late_fee', 'time_zone']));
@@ -106,7 +98,7 @@ export function LeasePage({ id, me }) {
   const [err, setErr] = useState('');
   const [msg, setMsg] = useState('');
   const load = () => {
-    api('/v1/leases/' + id).then((x) => { setL(x); remember(id); }, (e) => setErr(e.message));
+    api('/v1/leases/' + id).then(setL, (e) => setErr(e.message));
     api(`/v1/leases/${id}/ledger`).then(async (lg) => {
       // which charge each payment paid (the ledger does not say)
       const pays = await Promise.all((lg.entries || []).filter((e) => e.type === 'payment')
