@@ -80,7 +80,7 @@ $(BUILD)/plugins/hello.so: sdk/examples/hello/hello.c sdk/include/rentezy/plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -o $@ $< $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
 
-$(BUILD)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) sdk/include/rentezy/plugin.h
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) $(wildcard sdk/include/rentezy/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -o $@ $< $(PLUGIN_LDFLAGS) $(PLUGIN_LIBS)
 

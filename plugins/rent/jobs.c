@@ -177,7 +177,12 @@ static void refund_loaded(rz_dbres_t *res, void *u)
     snprintf(r->key, sizeof(r->key), "%s", H->dbres_value(res, 0, 0));
     snprintf(r->ref, sizeof(r->ref), "%s", H->dbres_value(res, 0, 3));
     snprintf(r->cur, sizeof(r->cur), "%s", H->dbres_value(res, 0, 2));
-    const rz_pay_provider_t *pv = rt_g.provider;
+    const rz_pay_provider_t *pv = rt_provider(H->dbres_value(res, 0, 4));
+    if (!pv) {
+        H->job_done(r->job, RZ_JOB_RETRY, "the payment's provider is not available here");
+        free(r);
+        return;
+    }
     rz_pay_refund_t rf = {.size = sizeof(rf), .idem_key = r->key, .charge_ref = r->ref,
                           .amount = strtoll(H->dbres_value(res, 0, 1), NULL, 10),
                           .currency = r->cur};
@@ -190,7 +195,8 @@ static void refund_loaded(rz_dbres_t *res, void *u)
 void job_refund(rz_job_t *job, void *u)
 {
     static const char sql[] =
-        "SELECT r.idem_key, r.amount, p.currency, coalesce(p.provider_ref, p.idem_key) "
+        "SELECT r.idem_key, r.amount, p.currency, coalesce(p.provider_ref, p.idem_key), "
+        "p.provider "
         "FROM rent.refunds r JOIN rent.payments p ON p.id = r.payment_id "
         "WHERE r.id = $1::uuid AND r.status = 'pending'";
     refund_t *r = calloc(1, sizeof(*r));

@@ -83,7 +83,13 @@ static void loaded(rz_dbres_t *res, void *u)
         return;
     }
     snprintf(e->key, sizeof(e->key), "%s", H->dbres_value(res, 0, 0));
-    const rz_pay_provider_t *pv = rt_g.provider;
+    const rz_pay_provider_t *pv = rt_provider(H->dbres_value(res, 0, 5));
+    if (!pv) { /* its plugin is not loaded here: another host may run it */
+        H->log(rt_g.self, RZ_LOG_WARN, "payment %s: provider %s is not available", e->id,
+               H->dbres_value(res, 0, 5));
+        exec_end(e, 0, NULL);
+        return;
+    }
     rz_pay_charge_t ch = {.size = sizeof(ch),
                       .idem_key = e->key,
                       .amount = strtoll(H->dbres_value(res, 0, 1), NULL, 10),
@@ -99,8 +105,8 @@ static void loaded(rz_dbres_t *res, void *u)
 int rt_pay_execute(const char *payment_id, rt_exec_fn done, void *udata)
 {
     static const char sql[] =
-        "SELECT idem_key, amount, currency, method, coalesce(charge_id, booking_id)::text "
-        "FROM rent.payments WHERE id = $1::uuid AND status = 'pending' AND provider_ref IS NULL";
+        "SELECT idem_key, amount, currency, method, coalesce(charge_id, booking_id)::text, "
+        "provider FROM rent.payments WHERE id = $1::uuid AND status = 'pending' AND provider_ref IS NULL";
     exec_t *e;
     int rc;
     if (!rzu_is_uuid(payment_id) || !done)
@@ -274,14 +280,14 @@ void h_webhook(rz_req_t *req, void *u)
 {
     static const char sql[] =
         "SELECT rent.webhook($1, $2, $3, $4, $5::boolean, $6, $7::bigint)";
-    const rz_pay_provider_t *pv = rt_g.provider;
     const char *name = H->req_param(req, "provider");
+    const rz_pay_provider_t *pv = rt_provider(name);
     size_t len = 0;
     const void *body = H->req_body(req, &len);
     rz_pay_event_t ev = {0};
     hook_t *k;
     int rc;
-    if (!name || strcmp(name, pv->name) != 0) {
+    if (!pv) {
         H->reply_error(req, 404, "not_found", NULL, "no such payment provider");
         return;
     }

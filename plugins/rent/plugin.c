@@ -34,6 +34,7 @@ rt_t rt_g;
 EMBED(rt_sql_001, "plugins/rent/schema/001_rent.sql");
 EMBED(rt_sql_002, "plugins/rent/schema/002_settings.sql");
 EMBED(rt_sql_003, "plugins/rent/schema/003_fk_indexes.sql");
+EMBED(rt_sql_004, "plugins/rent/schema/004_provider.sql");
 EMBED(rt_openapi, "plugins/rent/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
@@ -70,7 +71,8 @@ static int configure(void)
         H->config_string(self, "sandbox_webhook_url",
                          "http://127.0.0.1:8080/v1/payments/webhooks/sandbox",
                          &rt_g.webhook_url) ||
-        H->config_duration_ms(self, "sandbox_confirm_delay", 2000, &rt_g.confirm_ms))
+        H->config_duration_ms(self, "sandbox_confirm_delay", 2000, &rt_g.confirm_ms) ||
+        H->config_string(self, "provider", "sandbox", &rt_g.provider_name))
         return RZ_EINVAL; /* the host logged file:line */
     if (rt_g.lead_days < 0 || rt_g.lead_days > 27)
         return fail("[plugin.rent] charge_lead_days: expected 0 to 27");
@@ -83,7 +85,9 @@ static int configure(void)
                     "unset for a generated one");
     if (!rt_g.webhook_url || strncmp(rt_g.webhook_url, "http://", 7) != 0)
         return fail("[plugin.rent] sandbox_webhook_url: expected http://host:port/path");
-    rt_g.provider = &rt_sandbox;
+    size_t n = strlen(rt_g.provider_name);
+    if (n == 0 || n > 40 || strspn(rt_g.provider_name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+        return fail("[plugin.rent] provider: expected a name of [a-z0-9_], such as sandbox");
     return RZ_OK;
 }
 
@@ -101,7 +105,8 @@ static int rt_init(rz_plugin_t *self, const rz_host_t *host, void **state)
         return fail("this host has no event bus; rent needs ABI 1.1");
     if ((rc = host->migration(self, 1, "rent", rt_sql_001)) != RZ_OK ||
         (rc = host->migration(self, 2, "settings", rt_sql_002)) != RZ_OK ||
-        (rc = host->migration(self, 3, "fk_indexes", rt_sql_003)) != RZ_OK)
+        (rc = host->migration(self, 3, "fk_indexes", rt_sql_003)) != RZ_OK ||
+        (rc = host->migration(self, 4, "provider", rt_sql_004)) != RZ_OK)
         return rc;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if ((rc = host->route(self, &routes[i])) != RZ_OK)
@@ -123,6 +128,8 @@ static int rt_init(rz_plugin_t *self, const rz_host_t *host, void **state)
 static int rt_start(rz_plugin_t *self, void *state)
 {
     int rc = configure();
+    if (rc == RZ_OK)
+        rc = rt_provider_start();
     if (rc == RZ_OK)
         rt_secret_load(); /* queued until the database answers */
     return rc;

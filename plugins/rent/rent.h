@@ -4,6 +4,7 @@
  * plugin.c     descriptor, configuration, migrations, routes, jobs, subscriptions
  * secret.c     the sandbox's webhook secret: configured, or generated once
  *              and kept in rent.settings
+ * provider.c   which provider carries out a payment ([plugin.rent] provider)
  * sandbox.c    the built-in sandbox provider: test tokens, idempotency,
  *              asynchronous confirmations through signed webhooks
  * payments.c   POST /v1/payments, GET /v1/payments/{id}, the webhook
@@ -40,7 +41,7 @@
 typedef struct rt {
     const rz_host_t *host;
     rz_plugin_t *self;
-    const rz_pay_provider_t *provider;
+    const char *provider_name; /* [plugin.rent] provider: new payments use it */
     int64_t lead_days;      /* [plugin.rent] charge_lead_days */
     int64_t recover_ms;     /* [plugin.rent] payment_recovery */
     int64_t confirm_ms;     /* [plugin.rent] sandbox_confirm_delay */
@@ -51,6 +52,14 @@ typedef struct rt {
 
 extern rt_t rt_g RT_HIDDEN;
 #define H (rt_g.host)
+
+/* ---- provider.c --------------------------------------------------------------- */
+/* The provider called name (the sandbox, or one another plugin provides), or
+ * NULL when there is none such. */
+RT_HIDDEN const rz_pay_provider_t *rt_provider(const char *name);
+/* At start: check [plugin.rent] provider exists and record it for the SQL
+ * that records payments.  RZ_OK, or an error after logging it. */
+RT_HIDDEN int rt_provider_start(void);
 
 /* ---- secret.c ----------------------------------------------------------------- */
 /* The webhook secret, or NULL while it is being loaded. */
