@@ -35,9 +35,14 @@ static void kick(void);
 static void dispatch(batch_t *b);
 
 /* rentezy.publish refuses (40001) when a transaction with a later xid has
- * already published on the same conversation: xids are assigned before the
- * conversation lock is granted, so it happens under contention; a new
- * transaction (a new xid) succeeds. */
+ * already published on the same conversation.  A row lock (FOR UPDATE)
+ * assigns the xid before it waits, so batches queued behind one another on
+ * a conversation used to get exactly that, again and again under load.  So
+ * a batch first takes transaction-level advisory locks on its conversations
+ * (they need no xid), in key order (no deadlock between batches): its xid
+ * comes after every earlier writer of those conversations has committed.
+ * What is left (a REST send racing a batch) is retried with a new
+ * transaction. */
 static int retryable(rz_dbres_t *res)
 {
     const char *st = H->dbres_sqlstate(res);
@@ -133,6 +138,11 @@ static void dispatch(batch_t *b)
                                "chat.send_many($1::uuid[], $2::text[], $3::text[], $4::text[])";
     static const char one[] =
         "SELECT status, recipient, msg::text FROM chat.send($1::uuid, $2, $3, $4, NULL)";
+    static const char lock_many[] =
+        "SELECT count(pg_advisory_xact_lock(hashtext('chat.conversation'), k)) FROM "
+        "(SELECT DISTINCT hashtext(c::text) AS k FROM unnest($1::uuid[]) c ORDER BY 1) s";
+    static const char lock_one[] =
+        "SELECT pg_advisory_xact_lock(hashtext('chat.conversation'), hashtext($1::uuid::text))";
     arr_t a[4] = {{0}};
     const char *p[4];
     int ok = 1;
@@ -154,7 +164,9 @@ static void dispatch(batch_t *b)
             ok = (p[k] = arr_end(&a[k])) != NULL && ok;
     }
     inflight++;
-    if (!ok || H->db_query(chat_g.self, 0, b->n == 1 ? one : many, 4, p, done, b) != RZ_OK) {
+    rz_stmt_t tx[2] = {{.sql = b->n == 1 ? lock_one : lock_many, .nparams = 1, .params = p},
+                       {.sql = b->n == 1 ? one : many, .nparams = 4, .params = p}};
+    if (!ok || H->db_tx(chat_g.self, tx, 2, done, b) != RZ_OK) {
         fail_batch(b, "unavailable", ok ? "the database is unavailable; resend"
                                         : "out of memory; resend");
         for (int i = 0; i < b->n; i++) {
