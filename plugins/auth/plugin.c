@@ -25,18 +25,12 @@
 
 #include <sodium.h>
 
+#include "rzu_embed.h"
+
 auth_t auth_g;
 
-/* The schema and the OpenAPI fragment are files of this folder, embedded at
- * build time (the Makefile assembles with -I. from the repository root), so
- * the .so is self-contained.  Global but hidden: only the entry is exported. */
-#define EMBED(sym, file)                                                                 \
-    __asm__(".section .rodata\n.balign 8\n.globl " #sym "\n.hidden " #sym "\n" #sym ":\n" \
-            ".incbin \"" file "\"\n.byte 0\n.previous\n");                               \
-    extern const char sym[] __attribute__((visibility("hidden")))
-
-EMBED(auth_sql_001, "plugins/auth/schema/001_users.sql");
-EMBED(auth_openapi, "plugins/auth/openapi.json");
+RZU_EMBED(auth_sql_001, "plugins/auth/schema/001_users.sql");
+RZU_EMBED(auth_openapi, "plugins/auth/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
     {.size = sizeof(rz_route_t), .method = m, .path = p, .access = a, .handler = h,      \

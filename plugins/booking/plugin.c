@@ -14,19 +14,13 @@
 
 #include <sodium.h>
 
+#include "rzu_embed.h"
+
 bk_t bk_g;
 
-/* The schema and the OpenAPI fragment are files of this folder, embedded at
- * build time (the Makefile assembles with -I. from the repository root), so
- * the .so is self-contained.  Global but hidden: only the entry is exported. */
-#define EMBED(sym, file)                                                                 \
-    __asm__(".section .rodata\n.balign 8\n.globl " #sym "\n.hidden " #sym "\n" #sym ":\n" \
-            ".incbin \"" file "\"\n.byte 0\n.previous\n");                               \
-    extern const char sym[] __attribute__((visibility("hidden")))
-
-EMBED(bk_sql_001, "plugins/booking/schema/001_booking.sql");
-EMBED(bk_sql_002, "plugins/booking/schema/002_reasons_fast_create.sql");
-EMBED(bk_openapi, "plugins/booking/openapi.json");
+RZU_EMBED(bk_sql_001, "plugins/booking/schema/001_booking.sql");
+RZU_EMBED(bk_sql_002, "plugins/booking/schema/002_reasons_fast_create.sql");
+RZU_EMBED(bk_openapi, "plugins/booking/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
     {.size = sizeof(rz_route_t), .method = m, .path = p, .access = a, .handler = h,      \

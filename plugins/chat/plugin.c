@@ -20,15 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rzu_embed.h"
+
 chat_t chat_g;
 
-#define EMBED(sym, file)                                                                 \
-    __asm__(".section .rodata\n.balign 8\n.globl " #sym "\n.hidden " #sym "\n" #sym ":\n" \
-            ".incbin \"" file "\"\n.byte 0\n.previous\n");                               \
-    extern const char sym[] __attribute__((visibility("hidden")))
-
-EMBED(chat_sql_001, "plugins/chat/schema/001_chat.sql");
-EMBED(chat_openapi, "plugins/chat/openapi.json");
+RZU_EMBED(chat_sql_001, "plugins/chat/schema/001_chat.sql");
+RZU_EMBED(chat_openapi, "plugins/chat/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
     {.size = sizeof(rz_route_t), .method = m, .path = p, .access = a, .handler = h,      \

@@ -33,16 +33,13 @@
 
 #include <sodium.h>
 
+#include "rzu_embed.h"
+
 nt_t nt_g;
 
-#define EMBED(sym, file)                                                                 \
-    __asm__(".section .rodata\n.balign 8\n.globl " #sym "\n.hidden " #sym "\n" #sym ":\n" \
-            ".incbin \"" file "\"\n.byte 0\n.previous\n");                               \
-    extern const char sym[] __attribute__((visibility("hidden")))
-
-EMBED(nt_sql_001, "plugins/notify/schema/001_notify.sql");
-EMBED(nt_sql_002, "plugins/notify/schema/002_job_kinds.sql");
-EMBED(nt_openapi, "plugins/notify/openapi.json");
+RZU_EMBED(nt_sql_001, "plugins/notify/schema/001_notify.sql");
+RZU_EMBED(nt_sql_002, "plugins/notify/schema/002_job_kinds.sql");
+RZU_EMBED(nt_openapi, "plugins/notify/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
     {.size = sizeof(rz_route_t), .method = m, .path = p, .access = a, .handler = h,      \

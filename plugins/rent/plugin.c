@@ -24,18 +24,15 @@
 
 #include <sodium.h>
 
+#include "rzu_embed.h"
+
 rt_t rt_g;
 
-#define EMBED(sym, file)                                                                 \
-    __asm__(".section .rodata\n.balign 8\n.globl " #sym "\n.hidden " #sym "\n" #sym ":\n" \
-            ".incbin \"" file "\"\n.byte 0\n.previous\n");                               \
-    extern const char sym[] __attribute__((visibility("hidden")))
-
-EMBED(rt_sql_001, "plugins/rent/schema/001_rent.sql");
-EMBED(rt_sql_002, "plugins/rent/schema/002_settings.sql");
-EMBED(rt_sql_003, "plugins/rent/schema/003_fk_indexes.sql");
-EMBED(rt_sql_004, "plugins/rent/schema/004_provider.sql");
-EMBED(rt_openapi, "plugins/rent/openapi.json");
+RZU_EMBED(rt_sql_001, "plugins/rent/schema/001_rent.sql");
+RZU_EMBED(rt_sql_002, "plugins/rent/schema/002_settings.sql");
+RZU_EMBED(rt_sql_003, "plugins/rent/schema/003_fk_indexes.sql");
+RZU_EMBED(rt_sql_004, "plugins/rent/schema/004_provider.sql");
+RZU_EMBED(rt_openapi, "plugins/rent/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
     {.size = sizeof(rz_route_t), .method = m, .path = p, .access = a, .handler = h,      \

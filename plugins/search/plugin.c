@@ -18,16 +18,11 @@
 
 #include <string.h>
 
+#include "rzu_embed.h"
+
 search_t search_g;
 
-/* The OpenAPI fragment is a file of this folder embedded at build time (the
- * Makefile assembles with -I. from the repository root). */
-#define EMBED(sym, file)                                                                 \
-    __asm__(".section .rodata\n.balign 8\n.globl " #sym "\n.hidden " #sym "\n" #sym ":\n" \
-            ".incbin \"" file "\"\n.byte 0\n.previous\n");                               \
-    extern const char sym[] __attribute__((visibility("hidden")))
-
-EMBED(search_openapi, "plugins/search/openapi.json");
+RZU_EMBED(search_openapi, "plugins/search/openapi.json");
 
 #define R(p, h, s)                                                                       \
     {.size = sizeof(rz_route_t), .method = "GET", .path = p, .access = RZ_ACCESS_PUBLIC,  \

@@ -9,18 +9,13 @@
 
 #include <sodium.h>
 
+#include "rzu_embed.h"
+
 vs_t vs_g;
 
-/* Embedded at build time (the Makefile assembles with -I. from the
- * repository root): the .so is self-contained. */
-#define EMBED(sym, file)                                                                 \
-    __asm__(".section .rodata\n.balign 8\n.globl " #sym "\n.hidden " #sym "\n" #sym ":\n" \
-            ".incbin \"" file "\"\n.byte 0\n.previous\n");                               \
-    extern const char sym[] __attribute__((visibility("hidden")))
-
-EMBED(vs_sql_001, "plugins/visit/schema/001_visit.sql");
-EMBED(vs_sql_002, "plugins/visit/schema/002_reasons.sql");
-EMBED(vs_openapi, "plugins/visit/openapi.json");
+RZU_EMBED(vs_sql_001, "plugins/visit/schema/001_visit.sql");
+RZU_EMBED(vs_sql_002, "plugins/visit/schema/002_reasons.sql");
+RZU_EMBED(vs_openapi, "plugins/visit/openapi.json");
 
 #define R(m, p, a, h, s)                                                                 \
     {.size = sizeof(rz_route_t), .method = m, .path = p, .access = a, .handler = h,      \
