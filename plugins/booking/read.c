@@ -16,8 +16,8 @@
 typedef struct read {
     rz_req_t *req;
     rzu_sql_t q;
-    char now[24], limit[8], cur_us[24], cur_id[UUID_LEN + 1];
-    int lim;
+    char now[24];
+    rzu_page_t page; /* the list */
 } read_t;
 
 /* ---- GET /v1/bookings/{id} ----------------------------------------------------------- */
@@ -62,41 +62,8 @@ void h_get(rz_req_t *req, void *u)
 static void listed(rz_dbres_t *res, void *u)
 {
     read_t *r = u;
-    if (rzu_db_failed(r->req, res, "listing bookings"))
-        return;
-    int rows = H->dbres_rows(res), n = rows > r->lim ? r->lim : rows;
-    size_t len = 64;
-    for (int i = 0; i < n; i++)
-        len += strlen(H->dbres_value(res, i, 0)) + 1;
-    char *out = H->req_alloc(r->req, len), *w = out;
-    if (!out) {
-        rzu_call_failed(r->req, RZ_ENOMEM, "memory");
-        return;
-    }
-    /* the documents are JSON already: splice them, no re-parsing */
-    w += sprintf(w, "{\"items\":[");
-    for (int i = 0; i < n; i++)
-        w += sprintf(w, "%s%s", i ? "," : "", H->dbres_value(res, i, 0));
-    if (rows > r->lim)
-        sprintf(w, "],\"next_cursor\":\"%s\"}", H->dbres_value(res, n - 1, 1));
-    else
-        sprintf(w, "],\"next_cursor\":null}");
-    rzu_reply_text(r->req, 200, out);
-}
-
-/* "<microseconds>.<uuid>", as the list's second column writes it. */
-static int parse_cursor(read_t *r, const char *c)
-{
-    const char *dot = strchr(c, '.');
-    size_t n = dot ? (size_t)(dot - c) : 0;
-    if (!dot || n == 0 || n > 19 || !rzu_is_uuid(dot + 1))
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (c[i] < '0' || c[i] > '9')
-            return -1;
-    memcpy(r->cur_us, c, n);
-    memcpy(r->cur_id, dot + 1, UUID_LEN + 1);
-    return 0;
+    if (!rzu_db_failed(r->req, res, "listing bookings"))
+        rzu_page_reply(r->req, res, &r->page);
 }
 
 void h_list(rz_req_t *req, void *u)
@@ -122,8 +89,6 @@ void h_list(rz_req_t *req, void *u)
     r->req = req;
     const char *prop = H->req_query(req, "property_id");
     const char *status = H->req_query(req, "status");
-    const char *limit = H->req_query(req, "limit");
-    const char *cursor = H->req_query(req, "cursor");
     const char *role = H->req_role(req);
     if (prop && !rzu_is_uuid(prop)) {
         H->reply_error(req, 400, "invalid", "property_id", "property_id must be a listing id");
@@ -138,26 +103,13 @@ void h_list(rz_req_t *req, void *u)
             return;
         }
     }
-    r->lim = 20;
-    if (limit) {
-        char *end;
-        long l = strtol(limit, &end, 10);
-        if (end == limit || *end || l < 1 || l > 100) {
-            H->reply_error(req, 400, "invalid", "limit", "limit must be from 1 to 100");
-            return;
-        }
-        r->lim = (int)l;
-    }
-    if (cursor && parse_cursor(r, cursor) < 0) {
-        H->reply_error(req, 400, "invalid", "cursor", "cursor is not one this API gave out");
+    if (rzu_page_args(req, &r->page) < 0)
         return;
-    }
-    snprintf(r->limit, sizeof(r->limit), "%d", r->lim);
     rzu_i64(H->now_ms(), r->now);
     r->q = (rzu_sql_t){.sql = sql, .n = 8, .flags = RZ_DB_READONLY, .cb = listed, .udata = r,
                       .p = {user, role && strcmp(role, "landlord") == 0 ? "landlord" : "tenant",
-                            r->now, prop, status, cursor ? r->cur_us : NULL,
-                            cursor ? r->cur_id : NULL, r->limit}};
+                            r->now, prop, status, r->page.has_cursor ? r->page.cur_us : NULL,
+                            r->page.has_cursor ? r->page.cur_id : NULL, r->page.limit}};
     int rc = rzu_sql_run(&r->q);
     if (rc != RZ_OK)
         rzu_call_failed(req, rc, "the database");
