@@ -292,6 +292,8 @@ int rz__bus_configure(const rz_config_t *cfg, char *err, size_t errlen)
     int rc = rz__migrate_host(RZ_BUS_MIGRATION_VERSION, "bus", rz__bus_schema_sql);
     if (rc == RZ_OK || rc == RZ_EEXIST)
         rc = rz__migrate_host(RZ_BUS_MIGRATION_VERSION + 1, "bus_prune", rz__bus_schema_v6_sql);
+    if (rc == RZ_OK || rc == RZ_EEXIST)
+        rc = rz__migrate_host(RZ_BUS_MIGRATION_VERSION + 2, "bus_prune_by_seq", rz__bus_schema_v7_sql);
     if (rc != RZ_OK && rc != RZ_EEXIST) {
         opts_free(&o);
         snprintf(err, errlen, "cannot register host migration %d (bus): %s",

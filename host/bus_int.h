@@ -98,6 +98,7 @@ int rz__bus_is_compacted(const char *topic);
 /* The host migration (bus_schema.c). */
 extern const char rz__bus_schema_sql[];    /* host migration 5 */
 extern const char rz__bus_schema_v6_sql[]; /* host migration 6 */
+extern const char rz__bus_schema_v7_sql[]; /* host migration 7 */
 
 /* Backends. */
 int rz__bus_embedded_start(struct event_base *base);

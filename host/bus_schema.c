@@ -258,3 +258,50 @@ const char rz__bus_schema_v6_sql[] =
     "        WHERE k.xid < pg_snapshot_xmin(pg_current_snapshot()) LIMIT 5000 FOR UPDATE SKIP LOCKED);\n"
     "    RETURN v_n;\n"
     "END $$;\n";
+
+/* Migration 7: the BRIN index stops helping once the outbox churns (the
+ * WebSocket fan-out deletes its batches after a minute and new rows reuse
+ * the space, so every block range spans every time): the scan for old rows
+ * then read most of the table, in a transaction that holds back every
+ * consumer (1.4 s seen in bench/80_chat.sh).  Old rows are found by seq
+ * instead: the first row that is young enough bounds a range of the primary
+ * key, so a call costs what it deletes, and nearly nothing when nothing is
+ * old.  (seq and time rise together; a row a little out of order waits for
+ * the next call.)  The fan-out deletes its own batches the same way, by seq,
+ * over a partial index of its topic (host/ws_fanout.c). */
+const char rz__bus_schema_v7_sql[] =
+    "CREATE INDEX outbox_ws_push ON rentezy.outbox (seq) WHERE topic = 'ws-push';\n"
+    "CREATE OR REPLACE FUNCTION rentezy.bus_prune(p_retention_ms bigint, p_compacted text[],\n"
+    "                                  p_expiry_ms bigint, p_relay boolean)\n"
+    "RETURNS bigint LANGUAGE plpgsql AS $$\n"
+    "DECLARE\n"
+    "    v_cut timestamptz := clock_timestamp() - p_retention_ms * interval '1 millisecond';\n"
+    "    v_gone timestamptz := clock_timestamp() - p_expiry_ms * interval '1 millisecond';\n"
+    "    v_bound bigint;\n"
+    "    v_n bigint;\n"
+    "BEGIN\n"
+    "    IF NOT pg_try_advisory_xact_lock(7529475005) THEN\n"
+    "        RETURN 0;\n"
+    "    END IF;\n"
+    "    DELETE FROM rentezy.bus_positions p WHERE p.broadcast_of IS NOT NULL AND NOT EXISTS (\n"
+    "        SELECT 1 FROM rentezy.bus_members m WHERE m.grp = p.grp AND m.seen_at > v_gone);\n"
+    "    DELETE FROM rentezy.bus_members m WHERE m.seen_at <= v_gone;\n"
+    "    SELECT f.seq INTO v_bound FROM rentezy.outbox f WHERE f.time >= v_cut ORDER BY f.seq LIMIT 1;\n"
+    "    DELETE FROM rentezy.outbox o WHERE o.seq IN (\n"
+    "        SELECT s.seq FROM rentezy.outbox s\n"
+    "         WHERE s.seq < coalesce(v_bound, 9223372036854775807) AND s.time < v_cut\n"
+    "          AND NOT EXISTS (SELECT 1 FROM rentezy.bus_positions p\n"
+    "                      WHERE p.topic = s.topic AND p.part = s.part AND p.grp <> '_relay'\n"
+    "                        AND (p.pos_xid, p.pos_seq) < (s.xid, s.seq))\n"
+    "          AND (NOT p_relay OR EXISTS (SELECT 1 FROM rentezy.bus_positions r\n"
+    "                      WHERE r.grp = '_relay' AND (r.pos_xid, r.pos_seq) >= (s.xid, s.seq)))\n"
+    "          AND (NOT (s.topic = ANY (coalesce(p_compacted, '{}'))) OR EXISTS (\n"
+    "                SELECT 1 FROM rentezy.outbox n WHERE n.topic = s.topic AND n.subject = s.subject\n"
+    "                   AND (n.xid, n.seq) > (s.xid, s.seq)))\n"
+    "         ORDER BY s.seq LIMIT 5000);\n"
+    "    GET DIAGNOSTICS v_n = ROW_COUNT;\n"
+    "    DELETE FROM rentezy.outbox_heads h WHERE (h.topic, h.subject) IN (\n"
+    "        SELECT k.topic, k.subject FROM rentezy.outbox_heads k\n"
+    "        WHERE k.xid < pg_snapshot_xmin(pg_current_snapshot()) LIMIT 5000 FOR UPDATE SKIP LOCKED);\n"
+    "    RETURN v_n;\n"
+    "END $$;\n";

@@ -221,10 +221,17 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         send_next(1);
     /* One worker per process deletes; across pods they race harmlessly. */
     if (rz__rt.worker_index == 0 && now - F.last_prune >= PRUNE_MS) {
+        /* By seq over the topic's partial index (host migration 7): the
+         * first young batch bounds the old ones, so the statement costs
+         * what it deletes.  It holds an xid, and no consumer passes an open
+         * one: it must stay short. */
         static const char sql[] =
-            "DELETE FROM rentezy.outbox WHERE seq IN (SELECT seq FROM rentezy.outbox "
-            "WHERE topic = '" RZ_WS_FANOUT_TOPIC "' AND time < clock_timestamp() - interval '"
-            RETAIN_S " seconds' LIMIT 5000)";
+            "DELETE FROM rentezy.outbox WHERE seq IN (SELECT o.seq FROM rentezy.outbox o "
+            "WHERE o.topic = '" RZ_WS_FANOUT_TOPIC "' AND o.seq < coalesce((SELECT y.seq "
+            "FROM rentezy.outbox y WHERE y.topic = '" RZ_WS_FANOUT_TOPIC "' AND y.time >= "
+            "clock_timestamp() - interval '" RETAIN_S " seconds' ORDER BY y.seq LIMIT 1), "
+            "9223372036854775807) AND o.time < clock_timestamp() - interval '" RETAIN_S
+            " seconds' ORDER BY o.seq LIMIT 5000)";
         F.last_prune = now;
         rz__svc_db_query(NULL, 0, sql, 0, NULL, on_pruned, NULL);
     }
