@@ -10,10 +10,10 @@
  * contacts, and we push "presence" to those contacts.
  *
  * The lease is renewed by a host timer (ABI 1.2) every presence_ttl/3: the
- * sync then carries the full list of users here (renewing or restoring
- * their rows) and sweeps every expired row (a dead worker's or pod's), so
- * a dead pod's users go offline within a TTL and a third even when nobody
- * speaks.  On a 1.1 host there is no timer and the same heartbeat rides on
+ * following syncs carry every user here, a few hundred per statement
+ * (renewing or restoring their rows), and every sync sweeps the expired
+ * rows (a dead worker's or pod's), so a dead pod's users go offline within
+ * a TTL and a third even when nobody speaks.  On a 1.1 host there is no timer and the same heartbeat rides on
  * traffic (every open and chat message, at most every ttl/3); clients
  * then had to send {type:"ping"} while idle (docs/decisions/0011-chat.md).
  *
@@ -140,11 +140,11 @@ static void synced(rz_dbres_t *res, void *u)
  * burst of thousands of connections in one statement held every WebSocket
  * push back for its 0.2-0.5 s. */
 #define SYNC_USERS 500
-static void take_dirty(arr_t *up, arr_t *down)
+static int take_dirty(arr_t *up, arr_t *down)
 {
     chat_user_t *u = dirty_head;
     int taken = 0;
-    while (u && taken++ < SYNC_USERS) {
+    for (; u && taken < SYNC_USERS; taken++) {
         chat_user_t *next = u->dirty_next;
         u->dirty = 0;
         u->dirty_next = NULL;
@@ -160,48 +160,55 @@ static void take_dirty(arr_t *up, arr_t *down)
         u = next;
     }
     dirty_head = u;
+    return taken;
 }
 
-static void all_users(arr_t *all)
+/* The heartbeat renews every user here, SYNC_USERS per statement (as "up":
+ * renewed, or restored when a row had expired), walking the buckets from
+ * beat_at; NBUCKETS when no heartbeat is under way.  A row this worker no
+ * longer renews expires within a TTL and the sweep announces it. */
+static size_t beat_at = NBUCKETS;
+
+static void beat_users(arr_t *up, int room)
 {
-    for (size_t b = 0; b < NBUCKETS; b++)
-        for (chat_user_t *u = buckets[b]; u; u = u->next)
+    for (; beat_at < NBUCKETS && room > 0; beat_at++)
+        for (chat_user_t *u = buckets[beat_at]; u; u = u->next)
             if (u->conns > 0) {
-                arr_add(all, u->id);
+                arr_add(up, u->id);
                 u->in_db = 1;
+                room--; /* a crowded bucket may overshoot a little */
             }
 }
 
 void presence_tick(void)
 {
     static const char sql[] = "SELECT user_id, contact, online FROM "
-                              "chat.presence_sync($1, $2::bigint, $3::text[], $4::text[], $5::text[])";
+                              "chat.presence_sync($1, $2::bigint, $3::text[], $4::text[], NULL)";
     int64_t now = H->now_ms();
-    int beat = chat_g.beat_due || now - chat_g.last_beat_ms >= chat_g.presence_ttl_ms / 3;
-    if (busy || (!beat && !dirty_head) || (stopping && !dirty_head))
+    if (!busy && beat_at == NBUCKETS &&
+        (chat_g.beat_due || now - chat_g.last_beat_ms >= chat_g.presence_ttl_ms / 3)) {
+        beat_at = 0; /* a heartbeat starts */
+        chat_g.last_beat_ms = now;
+        chat_g.beat_due = 0;
+    }
+    if (busy || (beat_at == NBUCKETS && !dirty_head) || (stopping && !dirty_head))
         return;
-    arr_t up = {0}, down = {0}, all = {0};
+    arr_t up = {0}, down = {0};
     char ttl[24];
-    take_dirty(&up, &down);
-    if (beat)
-        all_users(&all);
+    beat_users(&up, SYNC_USERS - take_dirty(&up, &down));
     i64_text(chat_g.presence_ttl_ms, ttl);
-    const char *p[] = {chat_g.node, ttl, arr_end(&up), arr_end(&down), beat ? arr_end(&all) : NULL};
-    if (!p[2] || !p[3] || (beat && !p[4])) {
+    const char *p[] = {chat_g.node, ttl, arr_end(&up), arr_end(&down)};
+    if (!p[2] || !p[3]) {
         H->log(chat_g.self, RZ_LOG_WARN, "presence: out of memory; the next heartbeat repairs");
         chat_g.last_beat_ms = 0;
-    } else if (H->db_query(chat_g.self, 0, sql, 5, p, synced, NULL) == RZ_OK) {
+    } else if (H->db_query(chat_g.self, 0, sql, 4, p, synced, NULL) == RZ_OK) {
         busy = 1;
-        if (beat) {
-            chat_g.last_beat_ms = now;
-            chat_g.beat_due = 0;
-        }
     } else {
         chat_g.last_beat_ms = 0; /* the database is away: the next heartbeat repairs */
+        beat_at = NBUCKETS;
     }
     free(up.s);
     free(down.s);
-    free(all.s);
 }
 
 /* The heartbeat timer: renew now (or right after the sync in flight). */
@@ -217,6 +224,7 @@ static void on_beat(void *udata)
 void presence_start(void)
 {
     stopping = 0;
+    beat_at = NBUCKETS;
     chat_g.beat = NULL;
     int64_t every = chat_g.presence_ttl_ms / 3;
     if (H->abi_minor >= 2 && H->timer_start &&
