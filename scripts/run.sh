@@ -16,6 +16,8 @@ export RENTEZY_DATABASE_URL="$("$TOP/scripts/pg.sh" url)"
 # The web app, built by `make web`, served at / by the web plugin.
 export RENTEZY_PLUGIN_WEB_ROOT="$TOP/$BUILD/web"
 export RENTEZY_PLUGIN_PROPERTY_MEDIA_DIR="$TOP/var/media"
+# The sandbox payment provider confirms asynchronous payments on our own port.
+export RENTEZY_PLUGIN_RENT_SANDBOX_WEBHOOK_URL="http://127.0.0.1:$PORT/v1/payments/webhooks/sandbox"
 # One development secret signs (auth plugin) and verifies (host) tokens.
 export RENTEZY_AUTH_ALGORITHM=HS256
 export RENTEZY_AUTH_JWT_SECRET_FILE="$TOP/var/secrets/jwt"
