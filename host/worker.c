@@ -49,6 +49,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return; /* already draining */
     rz__log(RZ_LOG_INFO, "host", "worker %d draining (signal %d)", rz__rt.worker_index, (int)sig);
     drain_deadline = rz__mono_sec() + (double)shutdown_ms / 1000.0;
+    /* The master kills a worker whose drain overruns, but a worker whose
+     * master died (PR_SET_PDEATHSIG) has nobody to do it, and a teardown can
+     * block (a Kafka consumer leaving its group with every broker gone):
+     * SIGALRM's default action ends it a few seconds past the timeout. */
+    alarm((unsigned)(shutdown_ms / 1000) + 5);
     rz__http_drain();
     rz__ws_drain();
     rz__bus_worker_drain();
